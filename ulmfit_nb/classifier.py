@@ -58,7 +58,7 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
                  backwards:bool=False, **kwargs) -> TextLearner:
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
     prof = get_profile(profile)
-    arch = json.loads((stage1_weights(prefer=('shipped',)).path/'config.json').read_text())['arch']
+    arch = stage1_weights(prefer=('shipped',)).arch
     out = run_dir(prof, out)
     learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(arch), drop_mult=prof.drop_mult,
                                     pretrained=False, metrics=accuracy, path=out, model_dir='models', **kwargs)

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample
-from .pretrain import stage1_weights, pretrain, CheckpointError, CORPUS_SOURCES, build_corpus
-from .finetune import run_dir, finetune_lm, stage_result, save_result
+from .pretrain import stage1_weights, pretrain, CheckpointError, build_corpus, lm_config
+from .finetune import run_dir, finetune_lm
 from .classifier import train_classifier, clas_learner, clas_config
-from .evaluate import test_preds, tfidf_baseline, inference_speed, predict_texts, check_texts, ablation, ensemble, test_files
+from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate
 
 # %% auto #0
@@ -26,8 +26,7 @@ def _vocab(out:Path, d:str) -> list:
     if not f.exists(): raise CheckpointError(f"{out} has no {f.name}: run `ulmfit run --out {out}` first.")
     return json.loads(f.read_text())
 
-def _arch() -> dict:
-    return json.loads((stage1_weights(prefer=('shipped',)).path/'config.json').read_text())['arch']
+def _arch() -> dict: return stage1_weights(prefer=('shipped',)).arch
 
 def _load(learn, name:str):
     f = learn.path/learn.model_dir/f'{name}.pth'
@@ -53,7 +52,6 @@ def saved_lm(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a b c', 'd e f']))
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
-    from ulmfit_nb.pretrain import lm_config
     learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**_arch()), pretrained=False, path=out, model_dir='models')
     return _load(learn, f'lm_{d}')
 

@@ -58,6 +58,5 @@ def dist_train(profile:Profile|str|None=None, out:Path|str='runs/dist', epochs:i
                seconds=round(time.time() - start, 1))
     (out/f'rank{rank}.json').write_text(json.dumps(res))
     if rank == 0:
-        arch = {k: learn.stage1.config[k] for k in ('emb_sz', 'n_hid', 'n_layers')}
-        save_lm_weights(learn.model, list(dls.vocab), arch, out)
+        save_lm_weights(learn.model, list(dls.vocab), learn.stage1.arch, out)
     return res

@@ -7,7 +7,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/pretraining.html.md"""
 # %% ../nbs/02_pretraining.ipynb #c27baae6
 from __future__ import annotations
 from importlib import resources
-import gzip, json, os, random, re, shutil, subprocess, sys, tarfile, tempfile, time, zipfile
+import json, os, random, re, shutil, subprocess, sys, tarfile, tempfile, time, zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,9 +333,12 @@ class Stage1:
     path: Path
     direction: str = 'fwd'
     @property
-    def config(self) -> dict:
-        if self.kind == 'wt103': return awd_lstm_lm_config.copy()
-        return lm_config(**json.loads((self.path/'config.json').read_text())['arch'])
+    def arch(self) -> dict:
+        "AWD-LSTM sizes (`emb_sz`, `n_hid`, `n_layers`) of these weights."
+        if self.kind == 'wt103': return {k: awd_lstm_lm_config[k] for k in ('emb_sz', 'n_hid', 'n_layers')}
+        return json.loads((self.path/'config.json').read_text())['arch']
+    @property
+    def config(self) -> dict: return lm_config(**self.arch)
 
 def _wt103(direction:str, timeout:float) -> Path|None:
     url = URLs.WT103_FWD if direction == 'fwd' else URLs.WT103_BWD
