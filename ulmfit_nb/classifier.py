@@ -58,12 +58,13 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
                  backwards:bool=False, **kwargs) -> TextLearner:
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
     prof = get_profile(profile)
-    arch = stage1_weights(prefer=('shipped',)).arch
     out = run_dir(prof, out)
+    arch = stage1_weights(prefer=('shipped',) if encoder == 'stage1' else prof.weights).arch
+    if encoder == 'finetuned':  # the fine-tuned LM's own size (runs from before it was recorded used the shipped one)
+        r = finetune_lm(profile=prof, out=out, backwards=backwards)
+        encoder, arch = r['encoder'], r.get('arch', stage1_weights(prefer=('shipped',)).arch)
     learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(arch), drop_mult=prof.drop_mult,
                                     pretrained=False, metrics=accuracy, path=out, model_dir='models', **kwargs)
-    if encoder == 'finetuned':
-        encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
     if encoder == 'stage1': load_stage1_encoder(learn, backwards)
     elif encoder is not None: load_encoder_file(learn, Path(encoder))
     return learn

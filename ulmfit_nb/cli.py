@@ -26,7 +26,10 @@ def _vocab(out:Path, d:str) -> list:
     if not f.exists(): raise CheckpointError(f"{out} has no {f.name}: run `ulmfit run --out {out}` first.")
     return json.loads(f.read_text())
 
-def _arch() -> dict: return stage1_weights(prefer=('shipped',)).arch
+def _arch(out:Path, d:str) -> dict:
+    "The run's AWD-LSTM size, from its `config_{d}.json` (runs made before it existed used the shipped size)."
+    f = Path(out)/f'config_{d}.json'
+    return json.loads(f.read_text())['arch'] if f.exists() else stage1_weights(prefer=('shipped',)).arch
 
 def _load(learn, name:str):
     f = learn.path/learn.model_dir/f'{name}.pth'
@@ -42,7 +45,7 @@ def saved_classifier(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
-    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(_arch()), pretrained=False, path=out,
+    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(_arch(out, d)), pretrained=False, path=out,
                                     model_dir='models', metrics=accuracy)
     return _load(learn, f'clas_{d}')
 
@@ -52,7 +55,7 @@ def saved_lm(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a b c', 'd e f']))
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
-    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**_arch()), pretrained=False, path=out, model_dir='models')
+    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**_arch(out, d)), pretrained=False, path=out, model_dir='models')
     return _load(learn, f'lm_{d}')
 
 # %% ../nbs/07_cli.ipynb #e6602f0c
@@ -176,7 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('pretrain', help='train stage-1 (general-domain) LM weights, as shipped in the package')
     t.add_argument('--out', type=Path, required=True, help='folder for lm_fwd.pth / lm_bwd.pth, vocab.json, config.json, card.json')
     t.add_argument('--corpus', type=Path, help='corpus folder (default: built from the registries, see 02_pretraining)')
-    t.add_argument('--words', type=int, default=5_000_000, help='corpus size when building it')
+    t.add_argument('--words', type=int, default=6_000_000, help='corpus size when building it (default: all of it)')
     t.add_argument('--direction', choices=['fwd', 'bwd', 'both'], default='fwd')
     t.add_argument('--epochs', type=int, default=8)
     t.add_argument('--minutes', type=float, help='instead of --epochs: as many epochs as fit in this time')

@@ -44,12 +44,12 @@ PROFILES = dict(
     tiny=Profile('tiny', n_train=40, n_test=40, n_unsup=40, max_vocab=4000, bs=16, seq_len=48,
                  lm_epochs=(1, 1), lm_lr=2e-2, clas_epochs=(1, 1, 1, 1), clas_lr=2e-2, drop_mult=0.5,
                  arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2),
-    cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=3000, max_vocab=10_000, bs=32, seq_len=72,
+    cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=6000, max_vocab=10_000, bs=32, seq_len=72,
                 lm_epochs=(1, 2), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
-                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=5_000_000, pretrain_epochs=2),
+                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=6_000_000, pretrain_epochs=2),
     gpu=Profile('gpu', n_train=12_500, n_test=12_500, n_unsup=50_000, max_vocab=60_000, bs=64, seq_len=80,
                 lm_epochs=(1, 10), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
-                arch=dict(emb_sz=400, n_hid=1152, n_layers=3), pretrain_words=5_000_000, pretrain_epochs=15,
+                arch=dict(emb_sz=400, n_hid=1152, n_layers=3), pretrain_words=6_000_000, pretrain_epochs=15,
                 weights=('wt103', 'shipped')),
 )
 
@@ -160,5 +160,6 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
             shutil.copyfile(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name))
     (tmp/_DONE).write_text(json.dumps(spec))
     shutil.rmtree(dest, ignore_errors=True)
+    shutil.rmtree(dest.with_name(dest.name + '_tok'), ignore_errors=True)  # fastai's token cache of the old sample
     tmp.rename(dest)
     return dest

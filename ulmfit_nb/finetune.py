@@ -154,8 +154,10 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         learn.save(name, with_opt=False)
         learn.save_encoder(f'{name}_enc')
         (out/f'vocab_{d}.json').write_text(json.dumps(list(dls.vocab)))
+        arch = learn.stage1.arch  # the run's own size, so saved models are rebuilt at it (wt103 is bigger than shipped)
+        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=arch, vocab_sz=len(dls.vocab))))
         return save_result(out, name, dict(
-            stage1=learn.stage1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
+            stage1=learn.stage1.kind, arch=arch, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
             history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
             wall_time_s=round(time.time() - start, 1), profile=prof.name,
             encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json')))

