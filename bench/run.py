@@ -53,6 +53,50 @@ def lm_train_speed(arch, vocab=10_000, bs=32, seq_len=72, steps=8):
                 tokens_per_s=round(tok_s), gflops=round(tok_s * flop_per_tok / 1e9, 1))
 
 
+HOTSPOTS = (('LSTM kernels', ('rnn', 'lstm')), ('matrix products (decoder)', ('aten::mm', 'aten::addmm')),
+            ('softmax + loss', ('softmax', 'nll_loss', 'fill_')), ('dropout masks', ('bernoulli', 'dropout')))
+
+
+def lm_hotspots(arch, vocab=10_000, bs=32, seq_len=72, steps=3):
+    "Share of an LM training step's CPU time per kind of op (torch.profiler), and GFLOP/s of the matmul-heavy ones."
+    from torch.profiler import profile, ProfilerActivity
+    m = get_language_model(AWD_LSTM, vocab, config=lm_config(**arch), drop_mult=0.5)
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    x, y = torch.randint(0, vocab, (bs, seq_len)), torch.randint(0, vocab, (bs, seq_len))
+    def step():
+        m.reset(); loss = F.cross_entropy(m(x)[0].view(-1, vocab), y.view(-1))
+        opt.zero_grad(); loss.backward(); opt.step()
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps): step()
+    ev = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in ev)
+    share = {k: 0. for k, _ in HOTSPOTS} | {'other (optimizer, embedding, copies)': 0.}
+    for e in ev:
+        k = next((k for k, pats in HOTSPOTS if any(p in e.key for p in pats)), 'other (optimizer, embedding, copies)')
+        share[k] += e.self_cpu_time_total / total
+    n_tok = bs * seq_len * steps
+    lstm_flop = 6 * sum(p.numel() for n, p in m.named_parameters() if p.dim() == 2 and 'rnns' in n)
+    s = total / 1e6  # profiler times are in microseconds
+    return dict(arch=f"{arch['emb_sz']}/{arch['n_hid']}/{arch['n_layers']}", share={k: round(v, 3) for k, v in share.items()},
+                lstm_gflops=round(n_tok * lstm_flop / (share['LSTM kernels'] * s) / 1e9, 1),
+                decoder_gflops=round(n_tok * 6 * vocab * arch['emb_sz'] / (share['matrix products (decoder)'] * s) / 1e9, 1))
+
+
+def inference_breakdown(learn, texts, bs=64):
+    "Where batched inference time goes: making the batches (tokenize, numericalize, pad) vs the model itself."
+    start = time.perf_counter()
+    batches = list(learn.dls.test_dl(texts, bs=bs))
+    data_s = time.perf_counter() - start
+    learn.model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for b in batches: learn.model.reset(); learn.model(b[0])
+    model_s = time.perf_counter() - start
+    return dict(data_s=round(data_s, 2), model_s=round(model_s, 2), data_share=round(data_s / (data_s + model_s), 2),
+                model_only_per_s=round(len(texts) / model_s, 1))
+
+
 def end_to_end(runs):
     "Accuracy and wall time of the forward ULMFiT pipeline (data, stage 2, stage 3, evaluation) vs TF-IDF, per run."
     rows = []
@@ -96,7 +140,10 @@ def main(argv=None):
     test = sorted(get_text_files(imdb_path(), folders=['test']))
     tt = [f.read_text(encoding='utf-8') for f in random.Random(1).sample(test, sz['batched'])]
     res['inference'] = inference_speed(learn, tt, n_predict=sz['predict'])
-    print('inference:', {k: round(v, 1) for k, v in res['inference'].items()}, flush=True)
+    res['inference'] |= inference_breakdown(learn, tt)
+    print('inference:', {k: round(v, 2) for k, v in res['inference'].items()}, flush=True)
+    res['lm_hotspots'] = lm_hotspots(archs['cpu'], steps=sz['steps'])
+    print('LM hot spots:', res['lm_hotspots'], flush=True)
 
     runs = a.runs if a.runs is not None else [p for p in (run_dir('tiny'), run_dir('cpu', os.environ.get('ULMFIT_CPU_RUN')))
                                                 if (p / 'report.json').exists()]
@@ -126,6 +173,12 @@ def markdown(r):
     i = r['inference']
     lines.append(f"| classifier inference, per-item `predict` | {i['predict_per_s']:.1f} reviews/s | |")
     lines.append(f"| classifier inference, batched `get_preds` | {i['batched_per_s']:.1f} reviews/s | {i['speedup']:.0f}× per-item |")
+    lines.append(f"| batched inference split | making batches {i['data_share']:.0%}, model {1 - i['data_share']:.0%} | "
+                 f"model alone {i['model_only_per_s']:.0f} reviews/s = {i['model_only_per_s'] / i['predict_per_s']:.0f}× per-item |")
+    h = r['lm_hotspots']
+    lines.append(f"| LM training step ({h['arch']}), where the time goes | " +
+                 ', '.join(f"{k} {v:.0%}" for k, v in h['share'].items()) +
+                 f" | LSTM {h['lstm_gflops']}, decoder {h['decoder_gflops']} GFLOP/s |")
     for e in r['end_to_end']:
         lines.append(f"| end to end, {e['profile']} profile, {e['labels']} labels | ULMFiT {e['ulmfit_accuracy']:.3f} in "
                      f"{e['ulmfit_wall_s']} s; TF-IDF+LR {e['tfidf_accuracy']:.3f} in {e['tfidf_wall_s']} s | |")

@@ -183,6 +183,22 @@ def test_cli_broken_run_folder(run, tmp_path):
     r = ulmfit('predict', 'good film', '--out', tmp_path / 'empty'); assert r.returncode == 2
 
 
+def test_run_folder_at_its_own_size(run, tmp_path):
+    "A run made with other stage-1 weights (e.g. wt103, 400/1152/3) is rebuilt at its recorded size, not the shipped one."
+    from fastai.text.all import text_classifier_learner, AWD_LSTM
+    other = tmp_path / 'other'; shutil.copytree(run, other)
+    arch = dict(emb_sz=16, n_hid=24, n_layers=2)
+    assert json.loads((run / 'config_fwd.json').read_text())['arch'] == pretrain.stage1_weights().arch
+    learn = cli.saved_classifier(run)
+    small = text_classifier_learner(learn.dls, AWD_LSTM, config=classifier.clas_config(arch), pretrained=False)
+    torch.save(small.model.state_dict(), other / 'models' / 'clas_fwd.pth')
+    r = ulmfit('predict', 'good film', '--out', other); assert r.returncode == 2 and 'another run' in r.stderr
+    (other / 'config_fwd.json').write_text(json.dumps(dict(arch=arch)))
+    r = ulmfit('predict', 'good film', '--out', other); assert r.returncode == 0, r.stderr
+    assert sum(p.numel() for p in cli.saved_classifier(other).model.parameters()) < \
+        sum(p.numel() for p in learn.model.parameters()) / 10
+
+
 def test_cli_predict_stdin(run):
     r = ulmfit('predict', '-', '--json', '--out', run, input='Great film!\nAwful.\n')
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
