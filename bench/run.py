@@ -35,8 +35,8 @@ def lm_matmul_params(model, vocab, emb_sz):
     return sum(p.numel() for n, p in model.named_parameters() if p.dim() == 2 and 'encoder' not in n) + vocab * emb_sz
 
 
-def lm_train_speed(arch, vocab=10_000, bs=32, seq_len=72, steps=8):
-    "Tokens/s of a full AWD-LSTM LM training step (forward, backward, Adam) on random tokens."
+def lm_step(arch, vocab, bs, seq_len):
+    "An AWD-LSTM LM and a function doing one training step (forward, backward, Adam) on random tokens."
     torch.manual_seed(0)
     m = get_language_model(AWD_LSTM, vocab, config=lm_config(**arch), drop_mult=0.5)
     opt = torch.optim.Adam(m.parameters(), 1e-3)
@@ -44,6 +44,12 @@ def lm_train_speed(arch, vocab=10_000, bs=32, seq_len=72, steps=8):
     def step():
         m.reset(); loss = F.cross_entropy(m(x)[0].view(-1, vocab), y.view(-1))
         opt.zero_grad(); loss.backward(); opt.step()
+    return m, step
+
+
+def lm_train_speed(arch, vocab=10_000, bs=32, seq_len=72, steps=8):
+    "Tokens/s of a full AWD-LSTM LM training step (forward, backward, Adam) on random tokens."
+    m, step = lm_step(arch, vocab, bs, seq_len)
     for _ in range(2): step()
     t = time.perf_counter()
     for _ in range(steps): step()
@@ -60,12 +66,7 @@ HOTSPOTS = (('LSTM kernels', ('rnn', 'lstm')), ('matrix products (decoder)', ('a
 def lm_hotspots(arch, vocab=10_000, bs=32, seq_len=72, steps=3):
     "Share of an LM training step's CPU time per kind of op (torch.profiler), and GFLOP/s of the matmul-heavy ones."
     from torch.profiler import profile, ProfilerActivity
-    m = get_language_model(AWD_LSTM, vocab, config=lm_config(**arch), drop_mult=0.5)
-    opt = torch.optim.Adam(m.parameters(), 1e-3)
-    x, y = torch.randint(0, vocab, (bs, seq_len)), torch.randint(0, vocab, (bs, seq_len))
-    def step():
-        m.reset(); loss = F.cross_entropy(m(x)[0].view(-1, vocab), y.view(-1))
-        opt.zero_grad(); loss.backward(); opt.step()
+    m, step = lm_step(arch, vocab, bs, seq_len)
     step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps): step()
