@@ -270,8 +270,10 @@ def load_lm_weights(model, sd:dict, old_vocab:list, new_vocab:list):
 def _epochs_for(make_learner, lr:float, minutes:float, max_epochs:int=30) -> int:
     "How many epochs fit in `minutes`, timed on 2% of an epoch of a throw-away learner."
     probe = make_learner()
-    start = time.time()
-    with probe.no_logging(), probe.no_bar(): probe.fit(1, lr, cbs=ShortEpochCallback(pct=0.02, short_valid=False))
+    with probe.no_logging(), probe.no_bar():
+        probe.fit(1, lr, cbs=ShortEpochCallback(pct=0.005, short_valid=False))  # warm-up: a GPU's first steps are slow
+        start = time.time()
+        probe.fit(1, lr, cbs=ShortEpochCallback(pct=0.02, short_valid=False))
     per_epoch = (time.time() - start) / 0.02 * 1.05  # +5% for validation
     return int(max(1, min(max_epochs, minutes*60 // per_epoch)))
 
