@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample
 from .pretrain import stage1_weights, read_lm_weights, CheckpointError
-from .finetune import (run_dir, run_lock, stage_result, save_result, finetune_lm, fit_resumable)
+from .finetune import (run_dir, run_lock, stage_result, save_result, finetune_lm, fit_resumable, run_arch)
 
 # %% auto #0
 __all__ = ['UNFREEZE', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner', 'trainable_groups',
@@ -59,10 +59,10 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
-    arch = stage1_weights(prefer=('shipped',) if encoder == 'stage1' else prof.weights).arch
-    if encoder == 'finetuned':  # the fine-tuned LM's own size (runs from before it was recorded used the shipped one)
-        r = finetune_lm(profile=prof, out=out, backwards=backwards)
-        encoder, arch = r['encoder'], r.get('arch', stage1_weights(prefer=('shipped',)).arch)
+    if encoder == 'finetuned':
+        encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
+        arch = run_arch(out, 'bwd' if backwards else 'fwd')  # the fine-tuned LM's own size
+    else: arch = stage1_weights(prefer=('shipped',) if encoder == 'stage1' else prof.weights).arch
     learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(arch), drop_mult=prof.drop_mult,
                                     pretrained=False, metrics=accuracy, path=out, model_dir='models', **kwargs)
     if encoder == 'stage1': load_stage1_encoder(learn, backwards)

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample
 from .pretrain import stage1_weights, pretrain, CheckpointError, build_corpus, lm_config
-from .finetune import run_dir, finetune_lm
+from .finetune import run_dir, finetune_lm, run_arch
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate
@@ -25,11 +25,6 @@ def _vocab(out:Path, d:str) -> list:
     f = Path(out)/f'vocab_{d}.json'
     if not f.exists(): raise CheckpointError(f"{out} has no {f.name}: run `ulmfit run --out {out}` first.")
     return json.loads(f.read_text())
-
-def _arch(out:Path, d:str) -> dict:
-    "The run's AWD-LSTM size, from its `config_{d}.json` (runs made before it existed used the shipped size)."
-    f = Path(out)/f'config_{d}.json'
-    return json.loads(f.read_text())['arch'] if f.exists() else stage1_weights(prefer=('shipped',)).arch
 
 def _load(learn, name:str):
     f = learn.path/learn.model_dir/f'{name}.pth'
@@ -45,7 +40,7 @@ def saved_classifier(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
-    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(_arch(out, d)), pretrained=False, path=out,
+    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(run_arch(out, d)), pretrained=False, path=out,
                                     model_dir='models', metrics=accuracy)
     return _load(learn, f'clas_{d}')
 
@@ -55,7 +50,7 @@ def saved_lm(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a b c', 'd e f']))
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
-    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**_arch(out, d)), pretrained=False, path=out, model_dir='models')
+    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(out, d)), pretrained=False, path=out, model_dir='models')
     return _load(learn, f'lm_{d}')
 
 # %% ../nbs/07_cli.ipynb #e6602f0c

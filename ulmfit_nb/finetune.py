@@ -17,7 +17,7 @@ from .pretrain import (Stage1, stage1_weights, read_lm_weights, load_lm_weights,
 
 # %% auto #0
 __all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'EpochCheckpoint', 'fit_resumable', 'stlr_sched', 'lm_dls',
-           'lm_learner', 'vocab_coverage', 'finetune_lm', 'finetuned_lm']
+           'lm_learner', 'vocab_coverage', 'finetune_lm', 'run_arch', 'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #b8b48ab8
 def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
@@ -154,13 +154,18 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         learn.save(name, with_opt=False)
         learn.save_encoder(f'{name}_enc')
         (out/f'vocab_{d}.json').write_text(json.dumps(list(dls.vocab)))
-        arch = learn.stage1.arch  # the run's own size, so saved models are rebuilt at it (wt103 is bigger than shipped)
-        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=arch, vocab_sz=len(dls.vocab))))
+        # the run's own size, so saved models are rebuilt at it (wt103 is bigger than the shipped model)
+        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=learn.stage1.arch, vocab_sz=len(dls.vocab))))
         return save_result(out, name, dict(
-            stage1=learn.stage1.kind, arch=arch, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
+            stage1=learn.stage1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
             history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
             wall_time_s=round(time.time() - start, 1), profile=prof.name,
             encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json')))
+
+def run_arch(out:Path, direction:str='fwd') -> dict:
+    "AWD-LSTM size of the models in run folder `out`, from its `config_{direction}.json` (older runs: the shipped size)."
+    f = Path(out)/f'config_{direction}.json'
+    return json.loads(f.read_text())['arch'] if f.exists() else stage1_weights(prefer=('shipped',)).arch
 
 # %% ../nbs/03_lm_finetuning.ipynb #662a9aff
 def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, path:Path|None=None) -> LMLearner:
