@@ -63,8 +63,10 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
         encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
         arch = run_arch(out, 'bwd' if backwards else 'fwd')  # the fine-tuned LM's own size
     else: arch = stage1_weights(prefer=('shipped',) if encoder == 'stage1' else prof.weights).arch
-    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(arch), drop_mult=prof.drop_mult,
-                                    pretrained=False, metrics=accuracy, path=out, model_dir='models', **kwargs)
+    # seq_len: the encoder must read in the chunks the batches were padded in, or it skips the start of short reviews
+    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=prof.seq_len, config=clas_config(arch),
+                                    drop_mult=prof.drop_mult, pretrained=False, metrics=accuracy, path=out,
+                                    model_dir='models', **kwargs)
     if encoder == 'stage1': load_stage1_encoder(learn, backwards)
     elif encoder is not None: load_encoder_file(learn, Path(encoder))
     return learn

@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from .data import Profile, get_profile, imdb_sample
-from .finetune import run_dir, stage_result, save_result
-from .classifier import train_classifier, load_classifier
+from .finetune import run_dir, stage_result, save_result, run_arch
+from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'test_files', 'test_preds', 'top_mistakes', 'check_texts', 'predict_texts', 'inference_speed',
-           'tfidf_baseline', 'ablation', 'ensemble']
+           'tfidf_baseline', 'ablation', 'pooled_features', 'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -83,9 +85,10 @@ def _texts_labels(path:Path, split:str):
 def tfidf_baseline(path:Path) -> dict:
     "Accuracy of TF-IDF (1-2 grams) + logistic regression trained on `train/`, measured on `test/`."
     start = time.time()
-    (xt, yt), (xv, yv) = _texts_labels(path, 'train'), _texts_labels(path, 'test')
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(xt) > 1000 else 1, sublinear_tf=True)
-    clf = LogisticRegression(C=10, max_iter=2000).fit(vec.fit_transform(xt), yt)
+    (xt, yt), (xu, _), (xv, yv) = [_texts_labels(path, s) for s in ('train', 'unsup', 'test')]
+    texts = xt + xu + xv  # the vectorizer reads the same unlabelled text as the LM
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(texts) > 1000 else 1, sublinear_tf=True).fit(texts)
+    clf = LogisticRegression(C=10, max_iter=2000).fit(vec.transform(xt), yt)
     return dict(accuracy=float((clf.predict(vec.transform(xv)) == np.array(yv)).mean()), seconds=time.time()-start)
 
 ABLATIONS = dict(scratch=None, stage1='stage1', finetuned='finetuned')
@@ -99,6 +102,41 @@ def ablation(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=N
         r = train_classifier(path, prof, out, encoder=enc, name='clas_fwd' if k == 'finetuned' else f'clas_{k}')
         rows.append(dict(model=f'AWD-LSTM classifier, encoder from {k}', accuracy=r['accuracy'], seconds=r['wall_time_s']))
     return pd.DataFrame(rows).assign(labels=2*prof.n_train, test_reviews=2*prof.n_test)
+
+# %% ../nbs/06_evaluation.ipynb #68cc78a6
+def pooled_features(learn, items=None) -> list:
+    "For each LSTM layer, the concat-pooled encoder outputs of classifier `learn` on `items` (default: validation set), in order."
+    dl = learn.dls.valid.new(items)  # the batches `get_preds` makes: same padding, longest first
+    order = dl.get_idxs()
+    enc = get_model(learn.model)[0]
+    rnns, was_training = enc.module.rnns, enc.training
+    chunks, feats = [], [[] for _ in rnns]
+    hooks = [r.register_forward_hook(lambda m, i, o: chunks.append(o[0])) for r in rnns]
+    pad = lambda t, n: torch.cat([t, t.new_zeros(n - len(t), *t.shape[1:])])  # rows the encoder skipped as padding
+    enc.eval()
+    try:
+        with torch.no_grad():
+            for xb, *_ in progress_bar(dl, leave=False):
+                chunks.clear()
+                _, mask = enc(xb)
+                for k in range(len(rnns)):  # the hooks fire layer by layer, chunk after chunk
+                    out = torch.cat([pad(c, len(xb)) for c in chunks[k::len(rnns)]], 1)[:, -mask.shape[1]:]
+                    feats[k].append(masked_concat_pool(out, mask, enc.bptt).cpu())
+    finally:
+        for h in hooks: h.remove()
+        enc.train(was_training)
+    back = np.argsort(order)
+    return [torch.cat(f).numpy()[back] for f in feats]
+
+def linear_probe(learn) -> dict:
+    "Held-out accuracy of logistic regression on `learn`'s frozen pooled features (last layer, all layers)."
+    (ft, yt), (fv, yv) = [(pooled_features(learn, ds), np.array([int(y) for _, y in ds]))
+                          for ds in (learn.dls.train_ds, learn.dls.valid_ds)]
+    def score(pick):
+        clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(pick(ft), yt)
+        return float(clf.score(pick(fv), yv))
+    return dict(last_layer=score(lambda f: f[-1]), all_layers=score(lambda f: np.concatenate(f, 1)),
+                n_features=sum(f.shape[1] for f in ft))
 
 # %% ../nbs/06_evaluation.ipynb #ae795548
 def ensemble(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None) -> dict:

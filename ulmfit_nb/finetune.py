@@ -91,11 +91,12 @@ def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:f
     self.fit(n_epoch, cbs=ParamScheduler(scheds)+L(cbs), wd=wd, start_epoch=start_epoch)
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
-def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42) -> DataLoaders:
-    "Language-model `DataLoaders` over IMDb's `train` and `unsup` texts, 10% held out."
+def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
+           folders=('train', 'unsup', 'test')) -> DataLoaders:
+    "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out."
     prof = get_profile(profile)
     block = TextBlock.from_folder(path, is_lm=True, seq_len=prof.seq_len, max_vocab=prof.max_vocab, backwards=backwards)
-    dblock = DataBlock(blocks=block, get_items=partial(get_text_files, folders=['train', 'unsup']),
+    dblock = DataBlock(blocks=block, get_items=partial(get_text_files, folders=list(folders)),
                        splitter=RandomSplitter(0.1, seed=seed))
     return dblock.dataloaders(path, path=path, bs=prof.bs, seq_len=prof.seq_len)
 
