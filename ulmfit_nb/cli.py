@@ -88,7 +88,7 @@ def write_report(out:Path, rep:dict) -> Path:
     lm, cl, ev = rep['lm'], rep['classifier'], rep['evaluation']
     md = [f"# ULMFiT run — profile `{rep['profile']['name']}`", '',
           f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['profile']['n_train']} labelled reviews, "
-          f"{2*rep['profile']['n_test']} held-out reviews.", '',
+          f"{2*rep['profile']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
           f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s |"]
     md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
