@@ -10,6 +10,7 @@ import json, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
+from fastai.text.models.core import _pad_tensor  # how SentenceEncoder fills the rows it skipped
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
@@ -112,7 +113,6 @@ def pooled_features(learn, items=None) -> list:
     rnns, was_training = enc.module.rnns, enc.training
     chunks, feats = [], [[] for _ in rnns]
     hooks = [r.register_forward_hook(lambda m, i, o: chunks.append(o[0])) for r in rnns]
-    pad = lambda t, n: torch.cat([t, t.new_zeros(n - len(t), *t.shape[1:])])  # rows the encoder skipped as padding
     enc.eval()
     try:
         with torch.no_grad():
@@ -120,7 +120,7 @@ def pooled_features(learn, items=None) -> list:
                 chunks.clear()
                 _, mask = enc(xb)
                 for k in range(len(rnns)):  # the hooks fire layer by layer, chunk after chunk
-                    out = torch.cat([pad(c, len(xb)) for c in chunks[k::len(rnns)]], 1)[:, -mask.shape[1]:]
+                    out = torch.cat([_pad_tensor(c, len(xb)) for c in chunks[k::len(rnns)]], 1)[:, -mask.shape[1]:]
                     feats[k].append(masked_concat_pool(out, mask, enc.bptt).cpu())
     finally:
         for h in hooks: h.remove()
