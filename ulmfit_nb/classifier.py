@@ -10,9 +10,10 @@ import json, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
-from .data import Profile, get_profile, imdb_sample
-from .pretrain import stage1_weights, read_lm_weights, CheckpointError
-from .finetune import (run_dir, run_lock, stage_result, save_result, finetune_lm, fit_resumable, run_arch)
+from .data import Profile, get_profile, imdb_sample, sample_sizes
+from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
+from .finetune import (run_dir, run_lock, stage_result, save_result, finetune_lm, fit_resumable, run_arch,
+                                run_stage1)
 
 # %% auto #0
 __all__ = ['UNFREEZE', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner', 'trainable_groups',
@@ -43,14 +44,13 @@ def load_encoder_file(learn, fname:Path):
     learn.freeze()
     return learn
 
-def load_stage1_encoder(learn, backwards:bool=False):
-    "Load the shipped stage-1 LM's encoder into classifier `learn`, mapped onto its vocab; then freeze."
-    s1 = stage1_weights('bwd' if backwards else 'fwd', prefer=('shipped',))
-    sd, old_vocab, _ = read_lm_weights(s1.path, s1.direction)
-    sd = match_embeds(sd, old_vocab, list(learn.dls.vocab[0]))
-    enc = {k[2:]: v for k, v in sd.items() if k.startswith('0.')}
-    enc['encoder_dp.emb.weight'] = enc['encoder.weight']  # the tied copy, not stored
-    get_model(learn.model)[0].module.load_state_dict(enc)
+def load_stage1_encoder(learn, stage1:Stage1|None=None):
+    "Load a stage-1 LM's encoder (default: the profile's first available) into classifier `learn`; then freeze."
+    s1 = stage1 or stage1_weights()
+    sd = s1.lm_state_dict(learn.dls.vocab[0])
+    try: get_model(learn.model)[0].module.load_state_dict({k[2:]: v for k, v in sd.items() if k.startswith('0.')})
+    except RuntimeError as e: raise CheckpointError(f"The stage-1 weights in {s1.path} don't fit this classifier: "
+                                                    f"{str(e).splitlines()[-1].strip()}") from None
     learn.freeze()
     return learn
 
@@ -58,18 +58,17 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
                  backwards:bool=False, **kwargs) -> TextLearner:
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
     prof = get_profile(profile)
-    out = run_dir(prof, out)
-    if encoder == 'finetuned':
-        encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
-        arch = run_arch(out, 'bwd' if backwards else 'fwd')  # the fine-tuned LM's own size
-    else: arch = stage1_weights(prefer=('shipped',) if encoder == 'stage1' else prof.weights).arch
+    out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
+    if encoder == 'finetuned': encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
+    s1 = run_stage1(out, d, prof) if encoder == 'stage1' else None  # the stage 1 this run's LM started from
+    arch = s1.arch if s1 else run_arch(out, d)
     # seq_len: the encoder must read in the chunks the batches were padded in, or it skips the start of short reviews
     learn = text_classifier_learner(dls, AWD_LSTM, seq_len=prof.seq_len, config=clas_config(arch),
                                     drop_mult=prof.drop_mult, pretrained=False, metrics=accuracy, path=out,
                                     model_dir='models', **kwargs)
-    if encoder == 'stage1': load_stage1_encoder(learn, backwards)
+    if s1: load_stage1_encoder(learn, s1)
     elif encoder is not None: load_encoder_file(learn, Path(encoder))
-    return learn
+    return fp16_if_cuda(learn)
 
 # %% ../nbs/05_classifier.ipynb #e97215e7
 def trainable_groups(learn) -> list:

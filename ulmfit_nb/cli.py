@@ -10,9 +10,9 @@ import argparse, json, os, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
-from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample
+from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
 from .pretrain import stage1_weights, pretrain, CheckpointError, build_corpus, lm_config
-from .finetune import run_dir, finetune_lm, run_arch
+from .finetune import run_dir, finetune_lm, run_arch, run_config
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate
@@ -40,8 +40,9 @@ def saved_classifier(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
-    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config(run_arch(out, d)), pretrained=False, path=out,
-                                    model_dir='models', metrics=accuracy)
+    seq_len = run_config(out, d).get('seq_len', 72)  # the chunk length it was trained with (fastai's default before)
+    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=seq_len, config=clas_config(run_arch(out, d)), pretrained=False,
+                                    path=out, model_dir='models', metrics=accuracy)
     return _load(learn, f'clas_{d}')
 
 def saved_lm(out:Path, backwards:bool=False):
@@ -87,8 +88,8 @@ def write_report(out:Path, rep:dict) -> Path:
     (out/'report.json').write_text(json.dumps(rep, indent=1, default=float))
     lm, cl, ev = rep['lm'], rep['classifier'], rep['evaluation']
     md = [f"# ULMFiT run — profile `{rep['profile']['name']}`", '',
-          f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['profile']['n_train']} labelled reviews, "
-          f"{2*rep['profile']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
+          f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['sizes']['n_train']} labelled reviews, "
+          f"{2*rep['sizes']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
           f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s |"]
     md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
@@ -116,6 +117,8 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     full_path = imdb_path(data)
     path = imdb_sample(prof, full_path)
     times = dict(data=time.time() - t)
+    sizes = sample_sizes(path)
+    log(f"      {2*sizes['n_train']} labelled, {2*sizes['n_test']} held-out, {sizes['n_unsup']} unlabelled reviews from {full_path}")
     s1 = stage1_weights(prefer=prof.weights)
     log(f'[2/{n}] stage 1: {s1.kind} weights from {s1.path}')
     log(f'[3/{n}] stage 2: fine-tuning the LM on IMDb'); lm = finetune_lm(path, prof, out)
@@ -132,7 +135,7 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     ev = dict(accuracy=float((pred == targs).float().mean()), confusion=confusion,
               speed=inference_speed(learn, texts[:500], n_predict=20))
     times['evaluation'] = time.time() - t
-    rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), stage1=s1.kind, lm=lm, classifier=clas,
+    rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), sizes=sizes, stage1=lm['stage1'], lm=lm, classifier=clas,
                evaluation=ev, tfidf=tfidf_baseline(path))
     if full:
         log(f'[6/{n}] ablation and forward+backward ensemble')
@@ -211,7 +214,7 @@ def main(argv=None):
                                 max_vocab=a.max_vocab, arch=arch, bs=a.bs, drop_mult=a.drop_mult,
                                 command='ulmfit ' + ' '.join(sys.argv[1:] if argv is None else argv))
                 print(json.dumps({k: v for k, v in card.items() if k != 'corpus'}))
-    except (ValueError, TypeError, CheckpointError, PermissionError, FileNotFoundError) as e:
+    except (ValueError, TypeError, CheckpointError, DownloadError, PermissionError, FileNotFoundError) as e:
         print(f'ulmfit {a.cmd}: error: {e}', file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #2fdc2a68
 from __future__ import annotations
-import csv, json, os, random, shutil, socket
+import csv, dataclasses, json, os, random, shutil, socket, sys
 from dataclasses import dataclass, asdict, field
 from importlib import resources
 from pathlib import Path
@@ -14,16 +14,17 @@ from urllib.parse import urlparse
 from fastai.data.external import URLs, untar_data, fastai_path
 
 # %% auto #0
-__all__ = ['PROFILES', 'IMDB_OFFLINE', 'Profile', 'get_profile', 'build_offline_imdb', 'imdb_path', 'imdb_sample']
+__all__ = ['PROFILES', 'IMDB_OFFLINE', 'Profile', 'get_profile', 'DownloadError', 'build_offline_imdb', 'imdb_path',
+           'imdb_sample', 'sample_sizes']
 
 # %% ../nbs/00_data.ipynb #6bc9697c
 @dataclass(frozen=True)
 class Profile:
     "Every size knob of the course: data, model, batches, epochs and learning rates."
     name: str
-    n_train: int             # labelled training reviews per label (the label budget is 2*n_train)
-    n_test: int              # held-out test reviews per label
-    n_unsup: int             # unlabelled reviews added to the LM fine-tuning text
+    n_train: int|None        # labelled training reviews per label (the label budget is 2*n_train); None: all
+    n_test: int|None         # held-out test reviews per label; None: all
+    n_unsup: int|None        # unlabelled reviews added to the LM fine-tuning text; None: all
     max_vocab: int           # IMDb vocabulary cap for stages 2 and 3
     bs: int
     seq_len: int             # BPTT length for the language model
@@ -33,8 +34,9 @@ class Profile:
     clas_lr: float
     drop_mult: float
     arch: dict               # AWD-LSTM size when *pretraining* at this profile
-    pretrain_words: int      # general-domain words used when pretraining at this profile
+    pretrain_words: int      # general-domain words the pretraining lesson trains on (more needs the registries)
     pretrain_epochs: int
+    demo_frac: float = 1.    # share of an epoch that a lesson's by-hand demonstration fit runs
     weights: tuple = ('shipped',)  # stage-1 weights to try, in order ('wt103', 'shipped')
 
     def to_json(self): return json.dumps(asdict(self), indent=1)
@@ -43,14 +45,14 @@ class Profile:
 PROFILES = dict(
     tiny=Profile('tiny', n_train=40, n_test=40, n_unsup=40, max_vocab=4000, bs=16, seq_len=48,
                  lm_epochs=(1, 1), lm_lr=2e-2, clas_epochs=(1, 1, 1, 1), clas_lr=2e-2, drop_mult=0.5,
-                 arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2),
+                 arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2, demo_frac=1.),
     cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=6000, max_vocab=10_000, bs=32, seq_len=72,
                 lm_epochs=(1, 2), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
-                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=6_000_000, pretrain_epochs=2),
-    gpu=Profile('gpu', n_train=12_500, n_test=12_500, n_unsup=50_000, max_vocab=60_000, bs=64, seq_len=80,
+                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=40_000, pretrain_epochs=2, demo_frac=0.1),
+    gpu=Profile('gpu', n_train=None, n_test=None, n_unsup=None, max_vocab=60_000, bs=64, seq_len=80,
                 lm_epochs=(1, 10), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
-                arch=dict(emb_sz=400, n_hid=1152, n_layers=3), pretrain_words=6_000_000, pretrain_epochs=15,
-                weights=('wt103', 'shipped')),
+                arch=dict(emb_sz=400, n_hid=1152, n_layers=3), pretrain_words=40_000, pretrain_epochs=8,
+                demo_frac=0.05, weights=('wt103', 'shipped')),
 )
 
 # %% ../nbs/00_data.ipynb #a82914ad
@@ -64,7 +66,19 @@ def get_profile(name:str|Profile|None=None) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}: choose one of {', '.join(PROFILES)} "
                          "(argument or ULMFIT_PROFILE environment variable).")
-    return PROFILES[name]
+    return _overridden(PROFILES[name])
+
+def _overridden(prof:Profile) -> Profile:
+    "`prof` with the fields of `$ULMFIT_PROFILE_OVERRIDES` (a JSON object) replaced."
+    s = os.environ.get('ULMFIT_PROFILE_OVERRIDES')
+    if not s: return prof
+    try: kw = json.loads(s)
+    except ValueError as e: raise ValueError(f"ULMFIT_PROFILE_OVERRIDES is not valid JSON: {e}") from None
+    names = {f.name for f in dataclasses.fields(Profile)} - {'name'}
+    if not isinstance(kw, dict) or (bad := set(kw) - names):
+        raise ValueError(f"ULMFIT_PROFILE_OVERRIDES: unknown field(s) {sorted(bad) if isinstance(kw, dict) else kw}; "
+                         f"use some of {', '.join(sorted(names))}.")
+    return dataclasses.replace(prof, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 # %% ../nbs/00_data.ipynb #9f3dca34
 IMDB_OFFLINE = 'imdb_movie_reviews'
@@ -75,7 +89,8 @@ def _is_complete(path:Path) -> bool: return (Path(path)/_DONE).exists()
 def _fastai_imdb_cached() -> Path|None:
     "The fastai IMDB folder when it was already downloaded and extracted."
     p = fastai_path('data')/'imdb'
-    return p if all((p/s/l).is_dir() for s in ('train','test') for l in ('pos','neg')) else None
+    ok = all((p/s/l).is_dir() and any((p/s/l).iterdir()) for s in ('train','test') for l in ('pos','neg'))
+    return p if ok else None
 
 def _reachable(url:str, timeout:float=3.) -> bool:
     "Can we open a TCP connection to `url`'s host within `timeout` seconds?"
@@ -83,6 +98,18 @@ def _reachable(url:str, timeout:float=3.) -> bool:
     try:
         with socket.create_connection((u.hostname, u.port or 443), timeout=timeout): return True
     except OSError: return False
+
+class DownloadError(RuntimeError): pass
+
+def _download(url:str, what:str, **kwargs) -> Path:
+    "`untar_data(url)`, with any failure (refused, HTTP error, bad archive) as a one-line `DownloadError`."
+    try: return untar_data(url, **kwargs)
+    except KeyboardInterrupt: raise
+    except Exception as e:
+        msg = str(e).splitlines()[0][:200] if str(e).strip() else ''
+        raise DownloadError(f"Downloading {what} from {url} failed ({type(e).__name__}{': '+msg if msg else ''}).") from None
+
+def _note(msg:str): print(f'ulmfit_nb: {msg}', file=sys.stderr)
 
 # %% ../nbs/00_data.ipynb #a2d0273a
 def _movie_reviews_csv() -> Path:
@@ -127,39 +154,51 @@ def imdb_path(source:str|None=None, timeout:float=3.) -> Path:
         raise ValueError(f"Unknown IMDb source {source!r}: use 'auto', 'fastai' or 'offline'.")
     if source != 'offline':
         if (p := _fastai_imdb_cached()): return p
-        if source == 'fastai' or _reachable(URLs.IMDB, timeout): return untar_data(URLs.IMDB)
+        if source == 'fastai' or _reachable(URLs.IMDB, timeout):
+            try: return _download(URLs.IMDB, 'IMDb')
+            except DownloadError as e:
+                if source == 'fastai': raise
+                _note(f'{e} Using the offline copy from `movie-reviews` instead.')
     return build_offline_imdb()
 
 # %% ../nbs/00_data.ipynb #53f3c940
 def _pick(files, n, rng):
     files = sorted(files)
+    if n is None: n = len(files)  # None: all of them
     if n > len(files): raise ValueError(f"Asked for {n} reviews but only {len(files)} are there.")
     return rng.sample(files, n)
 
 def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42) -> Path:
-    "A balanced, seeded sample of the IMDb folder at `path`, sized by `profile`, in the same layout."
+    "A balanced, seeded sample of the IMDb folder at `path`, sized by `profile` (None: all), in the same layout."
     prof = get_profile(profile)
     src = Path(path or imdb_path())
     dest = src.with_name(f'{src.name}_{prof.name}')
     spec = dict(src=str(src), n_train=prof.n_train, n_test=prof.n_test, n_unsup=prof.n_unsup, seed=seed)
-    if _is_complete(dest) and json.loads((dest/_DONE).read_text()) == spec: return dest
+    if _is_complete(dest) and json.loads((dest/_DONE).read_text()).get('spec') == spec: return dest
     rng, tmp = random.Random(seed), dest.with_name(dest.name + '.partial')
     shutil.rmtree(tmp, ignore_errors=True)
     picks, rest = {}, []
     for lbl in ('neg', 'pos'):
-        train = _pick((src/'train'/lbl).ls(), len((src/'train'/lbl).ls()), rng)
-        picks[f'train/{lbl}'], rest_lbl = train[:prof.n_train], train[prof.n_train:]
+        train = _pick((src/'train'/lbl).ls(), None, rng)
+        n = len(train) if prof.n_train is None else prof.n_train
+        if n > len(train): raise ValueError(f"Asked for {n} reviews but only {len(train)} are there.")
+        picks[f'train/{lbl}'], rest_lbl = train[:n], train[n:]
         picks[f'test/{lbl}'] = _pick((src/'test'/lbl).ls(), prof.n_test, rng)
         rest += rest_lbl
     unsup = (src/'unsup').ls() if (src/'unsup').exists() else []
     pool = [o for o in unsup if o.suffix == '.txt'] or rest
-    picks['unsup'] = _pick(pool, min(prof.n_unsup, len(pool)), rng)
+    picks['unsup'] = _pick(pool, len(pool) if prof.n_unsup is None else min(prof.n_unsup, len(pool)), rng)
     for sub, files in picks.items():
         d = tmp/sub; d.mkdir(parents=True)
         for i, f in enumerate(files):  # unsup names are made unique: offline they come from both labels
             shutil.copyfile(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name))
-    (tmp/_DONE).write_text(json.dumps(spec))
+    sizes = dict(n_train=len(picks['train/pos']), n_test=len(picks['test/pos']), n_unsup=len(picks['unsup']))
+    (tmp/_DONE).write_text(json.dumps(dict(spec=spec, sizes=sizes)))
     shutil.rmtree(dest, ignore_errors=True)
     shutil.rmtree(dest.with_name(dest.name + '_tok'), ignore_errors=True)  # fastai's token cache of the old sample
     tmp.rename(dest)
     return dest
+
+def sample_sizes(path:Path) -> dict:
+    "How many reviews sample `path` holds: `n_train`, `n_test` per label and `n_unsup`."
+    return json.loads((Path(path)/_DONE).read_text())['sizes']

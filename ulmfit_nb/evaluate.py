@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .data import Profile, get_profile, imdb_sample
+from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .finetune import run_dir, stage_result, save_result, run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
@@ -102,13 +102,15 @@ def ablation(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=N
     for k, enc in ABLATIONS.items():
         r = train_classifier(path, prof, out, encoder=enc, name='clas_fwd' if k == 'finetuned' else f'clas_{k}')
         rows.append(dict(model=f'AWD-LSTM classifier, encoder from {k}', accuracy=r['accuracy'], seconds=r['wall_time_s']))
-    return pd.DataFrame(rows).assign(labels=2*prof.n_train, test_reviews=2*prof.n_test)
+    n = sample_sizes(path)
+    return pd.DataFrame(rows).assign(labels=2*n['n_train'], test_reviews=2*n['n_test'])
 
 # %% ../nbs/06_evaluation.ipynb #68cc78a6
 def pooled_features(learn, items=None) -> list:
     "For each LSTM layer, the concat-pooled encoder outputs of classifier `learn` on `items` (default: validation set), in order."
     dl = learn.dls.valid.new(items)  # the batches `get_preds` makes: same padding, longest first
     order = dl.get_idxs()
+    learn.model.to(learn.dls.device)  # where fastai's own loops would put it (a fresh learner is still on the CPU)
     enc = get_model(learn.model)[0]
     rnns, was_training = enc.module.rnns, enc.training
     chunks, feats = [], [[] for _ in rnns]
@@ -128,10 +130,13 @@ def pooled_features(learn, items=None) -> list:
     back = np.argsort(order)
     return [torch.cat(f).numpy()[back] for f in feats]
 
-def linear_probe(learn) -> dict:
+def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
     "Held-out accuracy of logistic regression on `learn`'s frozen pooled features (last layer, all layers)."
+    train = learn.dls.train_ds
+    if len(train) > max_train:  # cross-validated LR on 25k x 8k features takes hours: a seeded subset is plenty
+        train = [train[int(i)] for i in np.random.default_rng(seed).choice(len(train), max_train, replace=False)]
     (ft, yt), (fv, yv) = [(pooled_features(learn, ds), np.array([int(y) for _, y in ds]))
-                          for ds in (learn.dls.train_ds, learn.dls.valid_ds)]
+                          for ds in (train, learn.dls.valid_ds)]
     def score(pick):
         clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(pick(ft), yt)
         return float(clf.score(pick(fv), yv))

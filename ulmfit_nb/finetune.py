@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
-from .data import Profile, get_profile, imdb_sample
-from .pretrain import (Stage1, stage1_weights, read_lm_weights, load_lm_weights, _atomic_write,
+from .data import Profile, get_profile, imdb_sample, sample_sizes
+from .pretrain import (Stage1, stage1_weights, read_lm_weights, _atomic_write, fp16_if_cuda, lm_config,
                                 CheckpointError)
 
 # %% auto #0
 __all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'EpochCheckpoint', 'fit_resumable', 'stlr_sched', 'lm_dls',
-           'lm_learner', 'vocab_coverage', 'finetune_lm', 'run_arch', 'finetuned_lm']
+           'lm_learner', 'vocab_coverage', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1', 'lm_from_run',
+           'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #b8b48ab8
 def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
@@ -102,21 +103,21 @@ def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:
 
 # %% ../nbs/03_lm_finetuning.ipynb #38a0613e
 def lm_learner(dls, stage1:Stage1|None=None, profile:Profile|str|None=None, backwards:bool=False, **kwargs) -> LMLearner:
-    "A frozen AWD-LSTM `LMLearner` on `dls`, initialised from stage-1 weights."
+    "A frozen AWD-LSTM `LMLearner` on `dls`, initialised from stage-1 weights (mixed precision on CUDA)."
     prof = get_profile(profile)
     s1 = stage1 or stage1_weights('bwd' if backwards else 'fwd', prefer=prof.weights)
     learn = language_model_learner(dls, AWD_LSTM, config=s1.config, drop_mult=prof.drop_mult, pretrained=False,
                                    metrics=[accuracy, Perplexity()], wd=0.1, **kwargs)
-    if s1.kind == 'wt103': learn.load_pretrained(*[next(s1.path.glob(f'*.{e}')) for e in ('pth', 'pkl')])
-    else:
-        sd, vocab, _ = read_lm_weights(s1.path, s1.direction)
-        load_lm_weights(learn.model, sd, vocab, dls.vocab)
-        learn.freeze()
+    try: learn.model.load_state_dict(s1.lm_state_dict(dls.vocab))
+    except RuntimeError as e: raise CheckpointError(f"The stage-1 weights in {s1.path} don't fit this model: "
+                                                    f"{str(e).splitlines()[-1].strip()}") from None
+    learn.freeze()
     learn.stage1 = s1
-    return learn
+    return fp16_if_cuda(learn)
 
 def vocab_coverage(old_vocab:list, new_vocab:list) -> float:
     "Fraction of `new_vocab`'s real words (not xx* specials) that `old_vocab` knows."
+    if old_vocab is None or new_vocab is None: raise TypeError("vocab_coverage needs two vocabularies (lists of words).")
     words = [w for w in new_vocab if not w.startswith('xx')]
     old = set(old_vocab)
     return sum(w in old for w in words) / max(1, len(words))
@@ -155,20 +156,40 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         learn.save(name, with_opt=False)
         learn.save_encoder(f'{name}_enc')
         (out/f'vocab_{d}.json').write_text(json.dumps(list(dls.vocab)))
-        # the run's own size, so saved models are rebuilt at it (wt103 is bigger than the shipped model)
-        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=learn.stage1.arch, vocab_sz=len(dls.vocab))))
+        # the run's own size, chunk length and stage 1, so saved models are rebuilt as they were trained
+        s1 = learn.stage1
+        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=s1.arch, vocab_sz=len(dls.vocab), seq_len=prof.seq_len,
+                                                            stage1=dict(kind=s1.kind, path=str(s1.path)))))
         return save_result(out, name, dict(
             stage1=learn.stage1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
             history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
             wall_time_s=round(time.time() - start, 1), profile=prof.name,
             encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json')))
 
+def run_config(out:Path, direction:str='fwd') -> dict:
+    "What run folder `out` recorded about its models: `arch`, `vocab_sz`, `seq_len`, `stage1` (older runs: less)."
+    f = Path(out)/f'config_{direction}.json'
+    return json.loads(f.read_text()) if f.exists() else {}
+
 def run_arch(out:Path, direction:str='fwd') -> dict:
     "AWD-LSTM size of the models in run folder `out`, from its `config_{direction}.json` (older runs: the shipped size)."
-    f = Path(out)/f'config_{direction}.json'
-    return json.loads(f.read_text())['arch'] if f.exists() else stage1_weights(prefer=('shipped',)).arch
+    return run_config(out, direction).get('arch') or stage1_weights(prefer=('shipped',)).arch
+
+def run_stage1(out:Path, direction:str='fwd', profile:Profile|str|None=None) -> Stage1:
+    "The stage-1 weights run `out` started from (before stage 2 has run: the profile's first available)."
+    s = run_config(out, direction).get('stage1')
+    if s and Path(s['path']).exists(): return Stage1(s['kind'], Path(s['path']), direction)
+    if s: raise CheckpointError(f"Run {out} started from {s['kind']} weights at {s['path']}, which are gone.")
+    return stage1_weights(direction, prefer=get_profile(profile).weights)
 
 # %% ../nbs/03_lm_finetuning.ipynb #662a9aff
+def lm_from_run(dls, out:Path, backwards:bool=False) -> LMLearner:
+    "An untrained `LMLearner` on `dls` at the size run `out` recorded (no stage-1 files needed)."
+    d = 'bwd' if backwards else 'fwd'
+    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(out, d)), pretrained=False,
+                                   metrics=[accuracy, Perplexity()], path=out, model_dir='models')
+    return fp16_if_cuda(learn)
+
 def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, path:Path|None=None) -> LMLearner:
     "The stage-2 LM of run `out` at `profile` as a ready `LMLearner` (fine-tuned first if needed)."
     prof = get_profile(profile)
@@ -177,6 +198,4 @@ def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bo
     dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
     if list(dls.vocab) != json.loads(Path(res['vocab']).read_text()):
         raise CheckpointError(f"The IMDb vocab changed since {out} was trained; delete that folder to retrain.")
-    learn = lm_learner(dls, stage1=stage1_weights('bwd' if backwards else 'fwd', prefer=prof.weights), profile=prof,
-                       backwards=backwards, path=out, model_dir='models')
-    return learn.load(name, with_opt=False)
+    return lm_from_run(dls, out, backwards).load(name, with_opt=False)

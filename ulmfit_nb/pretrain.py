@@ -7,19 +7,19 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/pretraining.html.md"""
 # %% ../nbs/02_pretraining.ipynb #c27baae6
 from __future__ import annotations
 from importlib import resources
-import json, os, random, re, shutil, subprocess, sys, tarfile, tempfile, time, zipfile
+import functools, json, os, pickle, random, re, shutil, subprocess, sys, tarfile, tempfile, time, zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
-from .data import get_profile, Profile, _reachable
+from .data import get_profile, Profile, _reachable, _download, _note, DownloadError
 
 # %% auto #0
 __all__ = ['CORPUS_SOURCES', 'ASSETS', 'SHIPPED', 'chunk_text', 'CorpusSource', 'fetch_source', 'build_corpus', 'sample_corpus',
            'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_config', 'token_dls', 'pretrain_learner',
-           'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'load_lm_weights', 'pretrain', 'write_model_card',
-           'Stage1', 'stage1_weights']
+           'fp16_if_cuda', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'load_lm_weights', 'pretrain',
+           'write_model_card', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights']
 
 # %% ../nbs/02_pretraining.ipynb #5cf47c8b
 def _paragraphs(text:str) -> list[str]:
@@ -216,6 +216,10 @@ def pretrain_learner(dls, arch:dict, drop_mult:float=0.1, **kwargs) -> LMLearner
     return language_model_learner(dls, AWD_LSTM, config=lm_config(**arch), drop_mult=drop_mult, pretrained=False,
                                   metrics=[accuracy, Perplexity()], wd=0.1, **kwargs)
 
+def fp16_if_cuda(learn):
+    "`learn` with mixed precision where it pays (CUDA); plain fp32 on a CPU."
+    return learn.to_fp16() if learn.dls.device.type == 'cuda' else learn
+
 # %% ../nbs/02_pretraining.ipynb #c203474e
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
 
@@ -290,7 +294,7 @@ def pretrain(out:Path, corpus:Path|None=None, profile:Profile|str|None=None, epo
     dls = token_dls(train_docs, valid_docs, vocab, bs=bs, seq_len=seq_len, backwards=direction == 'bwd')
     def make_learner():
         learn = pretrain_learner(dls, arch, drop_mult=drop_mult)
-        return learn.to_fp16() if torch.cuda.is_available() else learn  # never fp16 on CPU
+        return fp16_if_cuda(learn)
     if minutes: epochs = _epochs_for(make_learner, lr, minutes)
     epochs = epochs or prof.pretrain_epochs
     learn = make_learner()
@@ -341,25 +345,74 @@ def write_model_card(path:Path) -> Path:
 # %% ../nbs/02_pretraining.ipynb #a81f0477
 SHIPPED = ASSETS/'stage1'
 
+class _ListOfStr(pickle.Unpickler):
+    "An unpickler that builds nothing but lists and strings: a vocabulary file can't run code."
+    def find_class(self, module, name):
+        raise CheckpointError(f"refuses to load the object {module}.{name} (a vocabulary is a list of strings)")
+
+def read_itos(fname:Path) -> list:
+    "fastai's pickled vocabulary (`itos_wt103.pkl`), read without unpickling arbitrary objects."
+    try:
+        with open(fname, 'rb') as f: itos = _ListOfStr(f).load()
+    except CheckpointError as e: raise CheckpointError(f"{fname}: {e}.") from None
+    except Exception as e: raise CheckpointError(f"{fname} is not a readable vocabulary ({type(e).__name__}).") from None
+    if not isinstance(itos, list) or not all(isinstance(w, str) for w in itos):
+        raise CheckpointError(f"{fname} is not a list of strings.")
+    return itos
+
+def read_wt103(path:Path, mmap:bool=False) -> tuple:
+    "fastai's WikiText-103 LM in folder `path` as (state dict, vocab), read with `weights_only=True`."
+    f, v = next(Path(path).glob('*.pth'), None), next(Path(path).glob('*.pkl'), None)
+    if f is None or v is None: raise CheckpointError(f"{path} needs a .pth and a .pkl file (fastai's wt103 layout).")
+    try: sd = torch.load(f, map_location='cpu', weights_only=True, mmap=mmap)
+    except Exception as e: raise CheckpointError(f"{f} is corrupt or holds more than weights ({type(e).__name__}); "
+                                                 "delete the folder to download it again.") from None
+    return (sd['model'] if 'model' in sd else sd), read_itos(v)
+
+def _arch_of(sd:dict) -> dict:
+    "AWD-LSTM sizes read off an LM state dict's shapes."
+    layers = sorted({int(k.split('.')[2]) for k in sd if k.startswith('0.rnns.')})
+    hh = next(v for k, v in sd.items() if k.startswith('0.rnns.0.') and 'weight_hh' in k)
+    return dict(emb_sz=next(iter(sd.values())).shape[1], n_hid=hh.shape[1], n_layers=len(layers))
+
 @dataclass
 class Stage1:
     "Where stage-1 weights come from and how to load them."
     kind: str          # 'wt103' or 'shipped'
     path: Path
     direction: str = 'fwd'
-    @property
+    @functools.cached_property
     def arch(self) -> dict:
         "AWD-LSTM sizes (`emb_sz`, `n_hid`, `n_layers`) of these weights."
-        if self.kind == 'wt103': return {k: awd_lstm_lm_config[k] for k in ('emb_sz', 'n_hid', 'n_layers')}
+        if self.kind == 'wt103': return _arch_of(read_wt103(self.path, mmap=True)[0])
         return json.loads((self.path/'config.json').read_text())['arch']
     @property
     def config(self) -> dict: return lm_config(**self.arch)
+    @property
+    def vocab(self) -> list:
+        "The vocabulary these weights were trained with."
+        if self.kind == 'wt103': return read_itos(next(self.path.glob('*.pkl')))
+        return json.loads((self.path/'vocab.json').read_text())
+    def lm_state_dict(self, vocab:list) -> dict:
+        "A state dict for `get_language_model(AWD_LSTM, len(vocab), self.config)`, embeddings mapped onto `vocab`."
+        if self.kind == 'shipped':
+            sd, old, _ = read_lm_weights(self.path, self.direction)
+            sd = match_embeds(sd, old, list(vocab))
+            sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # the tied copy, not stored
+            return sd
+        sd, old = read_wt103(self.path)
+        sd = clean_raw_keys(match_embeds(dict(sd), old, list(vocab)))
+        keys = get_language_model(AWD_LSTM, len(vocab), config=self.config).state_dict().keys()
+        if len(keys) != len(sd): raise CheckpointError(f"{self.path}: {len(sd)} tensors, the model has {len(keys)}.")
+        return dict(zip(keys, sd.values()))  # fastai matches wt103 by position too (`load_ignore_keys`)
 
 def _wt103(direction:str, timeout:float) -> Path|None:
     url = URLs.WT103_FWD if direction == 'fwd' else URLs.WT103_BWD
     p = fastai_path('model')/url.split('/')[-1].split('.')[0]
     if list(p.glob('*.pth')) and list(p.glob('*.pkl')): return p
-    if _reachable(url, timeout): return untar_data(url, c_key='model')
+    if not _reachable(url, timeout): return None
+    try: return _download(url, f'WikiText-103 {direction} weights', c_key='model')
+    except DownloadError as e: _note(f'{e} Using the shipped stage-1 weights instead.')
 
 def stage1_weights(direction:str='fwd', prefer:tuple|None=None, timeout:float=3.) -> Stage1:
     "The first available stage-1 weights among `prefer` (default: the active profile's `weights`)."
