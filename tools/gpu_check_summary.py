@@ -1,0 +1,75 @@
+"""Merge the parts of tools/gpu_check.sh into gpu_check.json + gpu_check.md (rerun after every part).
+
+    python tools/gpu_check_summary.py WORK_DIR OUT_DIR
+"""
+import json, sys, time
+from pathlib import Path
+
+
+def _load(p):
+    try: return json.loads(Path(p).read_text())
+    except Exception as e: return dict(error=f'unreadable: {e}') if Path(p).exists() else None
+
+
+def _f(x, fmt='{:.4f}'):
+    return '—' if x is None else fmt.format(x)
+
+
+def main(work, out):
+    work, out = Path(work), Path(out)
+    res = dict(written=time.strftime('%Y-%m-%d %H:%M:%S'), env=_load(work/'part_env.json'))
+    if (work/'part_a.tsv').exists():
+        rows = [l.split('\t') for l in (work/'part_a.tsv').read_text().splitlines() if l.strip()]
+        res['a_notebooks'] = [dict(notebook=n, status=s, seconds=float(t)) for n, s, t in rows]
+    res['b_run'] = _load(work/'part_b.json')
+    res['c_bench'] = _load(work/'part_c.json')
+    (out/'gpu_check.json').write_text(json.dumps(res, indent=1, default=str))
+
+    env = res['env'] or {}
+    md = ['# GPU check (tools/gpu_check.sh)', '',
+          f"{res['written']} · {env.get('gpu', 'no GPU')} · torch {env.get('torch')} (CUDA {env.get('cuda')}) · "
+          f"Python {env.get('python')} · {env.get('cpus')} CPUs · install {_f(env.get('install_s'), '{:.0f}')} s, "
+          f"imports ok: {env.get('imports_ok')}", '']
+    if 'a_notebooks' in res:
+        a = res['a_notebooks']
+        md += ['## (a) notebooks under `nbdev-test --n-workers 0` (tiny profile)', '',
+               f"{sum(r['status'] == 'pass' for r in a)}/{len(a)} passed, {sum(r['seconds'] for r in a):.0f} s in all.", '',
+               '| notebook | result | seconds |', '|---|---|---|']
+        md += [f"| {r['notebook']} | {r['status']} | {r['seconds']:.0f} |" for r in a] + ['']
+    b = res['b_run']
+    if b:
+        md += [f"## (b) `ULMFIT_DATA=offline ulmfit run --profile {b.get('profile')}`", '']
+        rep = b.get('report')
+        if rep:
+            sz = rep.get('sizes', {})
+            md += ['| | |', '|---|---|',
+                   f"| labelled / held-out reviews | {2*sz.get('n_train', 0)} / {2*sz.get('n_test', 0)} |",
+                   f"| stage 1 | {rep.get('stage1')} |",
+                   f"| held-out accuracy | **{_f(rep.get('evaluation', {}).get('accuracy'))}** |",
+                   f"| TF-IDF + LR, same labels | {_f(rep.get('tfidf', {}).get('accuracy'))} |",
+                   f"| LM perplexity / accuracy | {_f(rep.get('lm', {}).get('ppl'), '{:.1f}')} / {_f(rep.get('lm', {}).get('accuracy'), '{:.3f}')} |",
+                   f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |",
+                   f"| stage times (s) | {', '.join(f'{k} {v:.0f}' for k, v in (rep.get('stage_times_s') or {}).items())} |", '']
+        else:
+            md += [f"No report: rc {b.get('rc')}{' (timed out)' if b.get('timed_out') else ''} after "
+                   f"{b.get('command_s', 0):.0f} s; see log_b.txt.", '']
+    c = res['c_bench']
+    if c:
+        md += ['## (c) stage-2 / classifier throughput, random stand-in weights', '']
+        if c.get('error'): md += [f"error: {c['error']}", '']
+        if c.get('lm'):
+            md += ['| model | precision | vocab | bs × bptt | tokens/s | ms/step | peak GiB |', '|---|---|---|---|---|---|---|']
+            md += [f"| LM {r.get('arch', r.get('error'))} | {r.get('precision')} | {r.get('vocab')} | {r.get('bs')}×{r.get('bptt')} | {r.get('tokens_per_s', '—')} | "
+                   f"{_f(r.get('ms_per_step'), '{:.1f}')} | {_f(r.get('peak_gib'), '{:.1f}')} |" for r in c['lm']] + ['']
+        if c.get('clas'):
+            md += ['| classifier | precision | bs × review tokens | reviews/s (fwd+bwd) | reviews/s (fwd only) |', '|---|---|---|---|---|']
+            md += [f"| {r.get('arch', r.get('error'))} | {r.get('precision')} | {r.get('bs')}×{r.get('review_tokens')} | {r.get('train_reviews_per_s', '—')} | "
+                   f"{r.get('eval_reviews_per_s', '—')} |" for r in c['clas']] + ['']
+        if c.get('tokenization'): md += [f"Tokenization (fastai + spaCy): {c['tokenization']}", '']
+        for p in c.get('projections', []):
+            md += [f"**Projection, {p['name']}: {p['total_min']:.0f} min** — " + '; '.join(
+                f"{k} {v:.1f} min" for k, v in p['parts_min'].items()), '', f"Basis: {p['basis']}", '']
+    (out/'gpu_check.md').write_text('\n'.join(md) + '\n')
+
+
+if __name__ == '__main__': main(*sys.argv[1:3])
