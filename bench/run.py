@@ -13,7 +13,7 @@ from fastai.text.all import AWD_LSTM, get_language_model, defaults, get_text_fil
 from ulmfit_nb.data import get_profile, imdb_path
 from ulmfit_nb.pretrain import lm_config
 from ulmfit_nb.tokenization import tokenization_speed
-from ulmfit_nb.finetune import run_dir
+from ulmfit_nb.runs import run_dir
 from ulmfit_nb.evaluate import inference_speed, tfidf_baseline
 from ulmfit_nb import cli
 

@@ -1,12 +1,13 @@
 """What fastai's downloads unpack to, built offline at toy size: `data/imdb` (aclImdb layout) and `models/wt103-{fwd,bwd}`.
 
-Used by `test_online.py` and by `tools/gpu_check.sh`. The wt103 stand-in is a small AWD-LSTM really trained (briefly) on
-the fake IMDb text, saved the way fastai's files are: a state dict in fastai's key order and a pickled list of words."""
+Used by `test_online.py` and by `tools/gpu_check.sh`. The wt103 stand-in computes what the shipped stage-1 model
+computes, at another size, saved the way fastai's files are: a state dict in fastai's key order and a pickled list of
+words."""
 import csv, json, os, pickle, random, sys, textwrap
 from collections import Counter
 from pathlib import Path
 
-TOY = dict(emb_sz=32, n_hid=56, n_layers=3)  # differs from the shipped and tiny sizes, so a test can tell it was used
+TOY = dict(emb_sz=200, n_hid=416, n_layers=3)  # the shipped model's, 16 (silent) hidden units wider: another size
 
 GUARD = textwrap.dedent('''
     import os, socket
@@ -50,22 +51,41 @@ def build_imdb(dest:Path, n:int=60, n_unsup:int=120, seed:int=0) -> Path:
     (dest/'models').mkdir(exist_ok=True)  # fastai's text tutorial leaves one here
     return dest
 
-def build_wt103(models:Path, texts:list, epochs:int=4) -> dict:
-    "`models/wt103-fwd` and `wt103-bwd` (lstm_*.pth, itos_wt103.pkl) as fastai's downloads lay them out."
+def _pad_gates(w, h:int, h2:int, cols:int|None=None):
+    "An LSTM tensor of 4 stacked gates of `h` rows, each gate grown to `h2` rows (and to `cols` columns) with zeros."
+    out = w.new_zeros((4*h2, cols) if w.dim() == 2 else (4*h2,))
+    for g in range(4):
+        if w.dim() == 2: out[g*h2:g*h2+h, :w.shape[1]] = w[g*h:(g+1)*h]
+        else: out[g*h2:g*h2+h] = w[g*h:(g+1)*h]
+    return out
+
+def build_wt103(models:Path, extra:int=16) -> dict:
+    """`models/wt103-fwd` and `wt103-bwd` (lstm_*.pth, itos_wt103.pkl) as fastai's downloads lay them out.
+
+    The weights are the shipped stage-1 model's with `extra` hidden units added to each inner LSTM layer, all of
+    their weights zero: such a unit's cell state stays 0, so it outputs 0 and the model computes exactly what the
+    shipped one does, but at another size (a test can tell which file a model was built from)."""
     import torch
-    from fastai.text.all import tokenize_texts, make_vocab
-    from ulmfit_nb.pretrain import token_dls, pretrain_learner
-    toks = tokenize_texts(texts, n_workers=1)
-    vocab = make_vocab(Counter(t for d in toks for t in d), min_freq=2, max_vocab=3000)
-    o2i = {w: i for i, w in enumerate(vocab)}
-    docs = [torch.tensor([o2i.get(t, 0) for t in d]) for d in toks]
+    from fastai.text.all import get_language_model, AWD_LSTM
+    from ulmfit_nb.pretrain import read_lm_weights, lm_config, SHIPPED
     out = {}
     for d in ('fwd', 'bwd'):
-        dls = token_dls(docs[:-10], docs[-10:], vocab, bs=8, seq_len=32, backwards=d == 'bwd', device='cpu')
-        learn = pretrain_learner(dls, TOY)
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2)
+        sd, vocab, arch = read_lm_weights(SHIPPED, d)
+        emb, h, L = arch['emb_sz'], arch['n_hid'], arch['n_layers']
+        big = dict(arch, n_hid=h + extra)
+        new = {}
+        for l in range(L):
+            hid, hid2 = (h, h + extra) if l < L - 1 else (emb, emb)
+            inp2 = emb if l == 0 else h + extra
+            p = f'0.rnns.{l}.'
+            new[p+'weight_hh_l0_raw'] = _pad_gates(sd[p+'weight_hh_l0_raw'], hid, hid2, hid2)
+            new[p+'module.weight_ih_l0'] = _pad_gates(sd[p+'module.weight_ih_l0'], hid, hid2, inp2)
+            for b in ('bias_ih_l0', 'bias_hh_l0'): new[p+'module.'+b] = _pad_gates(sd[p+'module.'+b], hid, hid2)
+        new.update({'0.encoder.weight': sd['0.encoder.weight'], '0.encoder_dp.emb.weight': sd['0.encoder.weight'],
+                    '1.decoder.weight': sd['0.encoder.weight'], '1.decoder.bias': sd['1.decoder.bias']})
+        keys = get_language_model(AWD_LSTM, len(vocab), config=lm_config(**big)).state_dict().keys()
         f = models/f'wt103-{d}'; f.mkdir(parents=True, exist_ok=True)
-        torch.save(learn.model.state_dict(), f/f'lstm_{d}.pth')  # fastai's key order, tied copies included
+        torch.save({k: new[k].clone() for k in keys}, f/f'lstm_{d}.pth')  # fastai's key order, tied copies included
         (f/'itos_wt103.pkl').write_bytes(pickle.dumps(list(vocab)))
         out[d] = f
     return out
@@ -73,9 +93,8 @@ def build_wt103(models:Path, texts:list, epochs:int=4) -> dict:
 def build_home(home:Path, n:int=60, n_unsup:int=120) -> Path:
     "A FASTAI_HOME holding what `untar_data(URLs.IMDB)` and the wt103 downloads would have left."
     home = Path(home)
-    imdb = build_imdb(home/'data'/'imdb', n, n_unsup)
-    texts = [f.read_text(encoding='utf-8') for f in sorted(imdb.glob('unsup/*.txt'))]
-    build_wt103(home/'models', texts)
+    build_imdb(home/'data'/'imdb', n, n_unsup)
+    build_wt103(home/'models')
     return home
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ from online_sim import TOY, build_home, write_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_GPU = dict(n_train=40, n_test=None, n_unsup=100, max_vocab=2000, bs=16, lm_epochs=[1, 1],
-               clas_epochs=[1, 1, 1, 1], demo_frac=1.0)  # seq_len stays the gpu profile's 80
+               clas_epochs=[1, 1, 1, 2], demo_frac=1.0)  # seq_len stays the gpu profile's 80
 
 @pytest.fixture(scope='module')
 def home(tmp_path_factory):
@@ -53,7 +53,7 @@ def test_pipeline_uses_the_downloads(home):
         assert cfg['stage1'] == dict(kind='wt103', path=str(fh/'models'/f'wt103-{d}'))
     # the ablation's stage-1 row is a classifier on the wt103 encoder, at its size
     sd = torch.load(out/'models'/'clas_stage1.pth', map_location='cpu', weights_only=True)
-    assert sd['0.module.encoder.weight'].shape[1] == TOY['emb_sz']
+    assert sd['0.module.rnns.0.weight_hh_l0_raw'].shape == (4*TOY['n_hid'], TOY['n_hid'])
     assert {r['model'].split()[-1] for r in rep['ablation']} >= {'scratch', 'stage1', 'finetuned'}
     assert 'stage 1: wt103 weights from' in r.stdout
 
@@ -69,10 +69,10 @@ def test_reloads_without_wt103_or_network(home):
     _run(['ulmfit', 'generate', 'This movie', '--words', '5', '--seed', '0'], home['env'])
     code = ('from fastai.text.all import get_model\n'
             'from ulmfit_nb.classifier import load_classifier\nfrom ulmfit_nb.finetune import finetuned_lm\n'
-            'from ulmfit_nb.cli import saved_classifier\nfrom ulmfit_nb.finetune import run_dir\n'
+            'from ulmfit_nb.cli import saved_classifier\nfrom ulmfit_nb.runs import run_dir\n'
             'c = load_classifier(); lm = finetuned_lm(); s = saved_classifier(run_dir())\n'
             'assert get_model(s.model)[0].bptt == 80, get_model(s.model)[0].bptt\n'
-            'assert lm.model[0].encoder.weight.shape[1] == %d\n' % TOY['emb_sz'])
+            'assert lm.model[0].rnns[0].weight_hh_l0_raw.shape[1] == %d\n' % TOY['n_hid'])
     _run([sys.executable, '-c', code], home['env'])
     _no_network(home)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest, torch
 
 os.environ.setdefault('ULMFIT_PROFILE', 'tiny')
-from ulmfit_nb import data, pretrain, finetune, classifier, evaluate, generate, tokenization, cli
+from ulmfit_nb import data, pretrain, finetune, classifier, evaluate, generate, tokenization, cli, runs
 from ulmfit_nb.pretrain import CheckpointError
 
 PKG = Path(data.__file__).parent
@@ -18,7 +18,7 @@ ULMFIT = [sys.executable, '-c', 'from ulmfit_nb.cli import main; main()']
 @pytest.fixture(scope='session')
 def run(tmp_path_factory):
     "A finished tiny run, copied so tests may break it."
-    src = finetune.run_dir('tiny')
+    src = runs.run_dir('tiny')
     cli.run_pipeline('tiny', src, log=lambda *a: None)
     dst = tmp_path_factory.mktemp('run') / 'tiny'
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns('*.lock'))
@@ -104,7 +104,7 @@ def test_never_unpickle():
 
 def test_unwritable_out(tmp_path):
     blocker = tmp_path / 'file'; blocker.write_text('x')
-    with pytest.raises(PermissionError, match='not writable'): finetune.run_dir('tiny', blocker / 'run')
+    with pytest.raises(PermissionError, match='not writable'): runs.run_dir('tiny', blocker / 'run')
     r = ulmfit('run', '--profile', 'tiny', '--out', blocker / 'run')
     assert r.returncode == 2 and 'not writable' in r.stderr
 

