@@ -6,14 +6,14 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/generation.html.md"""
 
 # %% ../nbs/04_generation.ipynb #9bb2f5b2
 from __future__ import annotations
-import math, numbers
+import math, numbers, re
 import torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastai.text.all import LMLearner, UNK, BOS, PAD, decode_spec_tokens
 
 # %% auto #0
 __all__ = ['check_prompt', 'check_sampling', 'prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next',
-           'decode_ids', 'generate_ids', 'generate', 'plot_temperatures', 'generate_for_widget']
+           'decode_ids', 'generate_ids', 'generate', 'plot_temperatures', 'detokenize', 'generate_for_widget']
 
 # %% ../nbs/04_generation.ipynb #d3943a85
 def _is_int(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool)
@@ -141,9 +141,29 @@ def plot_temperatures(learn:LMLearner, prompt:str, temps=(0.5, 1.0, 1.5), k:int=
     ax.figure.tight_layout()
     return ax.figure, ax
 
+# %% ../nbs/04_generation.ipynb #f64d6787
+_GLUE_LEFT = re.compile(r" +(?=[.,!?;:%)\]}]|n't\b|'(?:s|m|d|ll|re|ve)\b)", re.IGNORECASE)
+_GLUE_RIGHT = re.compile(r"([(\[{$]) +")
+_SENTENCE_START = re.compile(r"(^|[.!?]\s+|\n\s*)(?!xx)([a-z])")  # xxunk stays as it is
+
+def _glue_quotes(s:str) -> str:
+    "Odd-numbered double quotes open (glued to the next word), even-numbered ones close (glued to the previous)."
+    parts = s.split('"')
+    out = parts[0]
+    for j, p in enumerate(parts[1:]):
+        out = out + '"' + p.lstrip(' ') if j % 2 == 0 else out.rstrip(' ') + '"' + p
+    return out
+
+def detokenize(text:str) -> str:
+    "Space-separated tokens (as `generate` returns them) as readable text: only spaces and capitals change."
+    s = re.sub(r" *\n *", "\n", text)
+    s = _GLUE_RIGHT.sub(r"\1", _GLUE_LEFT.sub("", s))
+    s = re.sub(r"\bi\b", "I", _glue_quotes(s))
+    return _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), s)
+
 # %% ../nbs/04_generation.ipynb #faeba1b7
 def generate_for_widget(learn:LMLearner, prompt:str, temperature:float=0.8, n_words:int=40, seed:int|None=0,
                         top_k:int=0, top_p:float=1.0) -> str:
-    "`generate` for interactive use: `top_k=0` turns top-k off; bad input comes back as a '⚠ ...' message, not an error."
-    try: return generate(learn, prompt, n_words, temperature, top_k=top_k or None, top_p=top_p, seed=seed)
+    "`generate` for interactive use, as readable text: `top_k=0` turns top-k off; bad input comes back as a '⚠ ...' message."
+    try: return detokenize(generate(learn, prompt, n_words, temperature, top_k=top_k or None, top_p=top_p, seed=seed))
     except ValueError as e: return f"⚠ {e}"
