@@ -90,7 +90,7 @@ def build_wt103(models:Path, extra:int=16) -> dict:
         out[d] = f
     return out
 
-def build_home(home:Path, n:int=60, n_unsup:int=120) -> Path:
+def build_home(home:Path, n:int=45, n_unsup:int=60) -> Path:
     "A FASTAI_HOME holding what `untar_data(URLs.IMDB)` and the wt103 downloads would have left."
     home = Path(home)
     build_imdb(home/'data'/'imdb', n, n_unsup)

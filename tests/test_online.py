@@ -11,7 +11,7 @@ from ulmfit_nb.pretrain import CheckpointError
 from online_sim import TOY, build_home, write_guard
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY_GPU = dict(n_train=40, n_test=None, n_unsup=100, max_vocab=2000, bs=16, lm_epochs=[1, 1],
+TOY_GPU = dict(n_train=40, n_test=None, n_unsup=60, max_vocab=2000, bs=16, lm_epochs=[1, 1],
                clas_epochs=[1, 1, 1, 2], demo_frac=1.0)  # seq_len stays the gpu profile's 80
 
 @pytest.fixture(scope='module')
@@ -46,7 +46,7 @@ def test_pipeline_uses_the_downloads(home):
     out, fh = home['out'], home['fh']
     rep = json.loads((out/'report.json').read_text())
     assert rep['stage1'] == 'wt103' and Path(rep['data']) == fh/'data'/'imdb'
-    assert rep['sizes'] == dict(n_train=40, n_test=60, n_unsup=100)  # n_test None: every held-out review
+    assert rep['sizes'] == dict(n_train=40, n_test=45, n_unsup=60)  # n_test None: every held-out review
     for d in ('fwd', 'bwd'):
         cfg = json.loads((out/f'config_{d}.json').read_text())
         assert cfg['arch'] == TOY and cfg['seq_len'] == 80

@@ -17,7 +17,7 @@ from .runs import run_dir
 from .finetune import finetune_lm, run_arch, run_config
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
-from .generate import generate
+from .generate import generate, detokenize
 
 # %% auto #0
 __all__ = ['saved_classifier', 'saved_lm', 'write_plots', 'write_report', 'run_pipeline', 'main']
@@ -202,8 +202,8 @@ def main(argv=None):
             for t, r in zip(texts, res.to_dict('records')):
                 print(json.dumps(dict(text=t, **r), default=float) if a.json else f"{r['label']}\t{r['probability']:.3f}\t{t[:70]}")
         elif a.cmd == 'generate':
-            print(generate(saved_lm(_out(a)), a.prompt, n_words=a.words, temperature=a.temperature, top_k=a.top_k,
-                           top_p=a.top_p, seed=a.seed))
+            print(detokenize(generate(saved_lm(_out(a)), a.prompt, n_words=a.words, temperature=a.temperature,
+                                      top_k=a.top_k, top_p=a.top_p, seed=a.seed)))
         elif a.cmd == 'dist-train':
             from ulmfit_nb.distributed import dist_train
             print(json.dumps(dist_train(a.profile, a.out or run_dir(get_profile(a.profile))/'dist', a.epochs)))

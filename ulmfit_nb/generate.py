@@ -13,7 +13,8 @@ from fastai.text.all import LMLearner, UNK, BOS, PAD, decode_spec_tokens
 
 # %% auto #0
 __all__ = ['check_prompt', 'check_sampling', 'prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next',
-           'decode_ids', 'generate_ids', 'generate', 'plot_temperatures', 'detokenize', 'generate_for_widget']
+           'decode_ids', 'generate_ids', 'generate', 'plot_temperatures', 'detokenize', 'generate_for_widget',
+           'plot_next_tokens']
 
 # %% ../nbs/04_generation.ipynb #d3943a85
 def _is_int(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool)
@@ -167,3 +168,18 @@ def generate_for_widget(learn:LMLearner, prompt:str, temperature:float=0.8, n_wo
     "`generate` for interactive use, as readable text: `top_k=0` turns top-k off; bad input comes back as a '⚠ ...' message."
     try: return detokenize(generate(learn, prompt, n_words, temperature, top_k=top_k or None, top_p=top_p, seed=seed))
     except ValueError as e: return f"⚠ {e}"
+
+# %% ../nbs/04_generation.ipynb #2ab1eba7
+def plot_next_tokens(learn:LMLearner, prompt:str, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
+                     k:int=15, ax=None):
+    "Bars of the `k` likeliest next tokens after `prompt` at `temperature`, grey where `top_k`/`top_p` cut them; returns `(fig, ax, kept)`."
+    p = next_token_probs(learn, prompt, temperature)
+    kept = filter_probs(p, top_k or None, top_p) > 0
+    top = p.topk(min(k, len(p))).indices
+    if ax is None: _, ax = plt.subplots(figsize=(7, 2.6))
+    ax.bar(range(len(top)), p[top].numpy(), color=['tab:blue' if kept[i] else 'lightgray' for i in top])
+    ax.set_xticks(range(len(top)), [repr(learn.dls.vocab[i])[1:-1] for i in top], rotation=60)
+    cut = [f'top_k={top_k}' if top_k else '', f'top_p={top_p}' if top_p is not None and top_p < 1 else '']
+    ax.set(ylabel='probability', title=f"next token at T={temperature}" + (f" (grey: cut by {' and '.join(c for c in cut if c)})" if any(cut) else ''))
+    ax.figure.tight_layout()
+    return ax.figure, ax, kept[top]
