@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
-from .pretrain import stage1_weights, pretrain, CheckpointError, lm_config
+from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
 from .runs import run_dir
-from .finetune import finetune_lm, run_arch, run_config
+from .finetune import finetune_lm, run_arch, run_config, lm_from_run
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate, detokenize
@@ -53,8 +53,7 @@ def saved_lm(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a b c', 'd e f']))
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
-    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(out, d)), pretrained=False, path=out, model_dir='models')
-    return _load(learn, f'lm_{d}')
+    return _load(lm_from_run(dls, out, backwards), f'lm_{d}')
 
 # %% ../nbs/07_cli.ipynb #e6602f0c
 def _plot(fname:Path, draw):

@@ -18,8 +18,8 @@ from .corpus import CorpusSource, CORPUS_SOURCES, chunk_text, build_corpus, samp
 
 # %% auto #0
 __all__ = ['ASSETS', 'SHIPPED', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_config', 'token_dls', 'pretrain_learner',
-           'fp16_if_cuda', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'load_lm_weights', 'read_itos',
-           'read_wt103', 'Stage1', 'stage1_weights', 'pretrain']
+           'fp16_if_cuda', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_lm_weights',
+           'read_itos', 'read_wt103', 'Stage1', 'stage1_weights', 'pretrain']
 
 # %% ../nbs/02_pretraining.ipynb #34a559d5
 ASSETS = Path(str(resources.files('ulmfit_nb')))/'assets'
@@ -131,10 +131,15 @@ def read_lm_weights(path:Path, direction:str='fwd'):
                               "the files come from different models.")
     return {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, vocab, cfg['arch']
 
+def remap_lm_vocab(sd:dict, old_vocab:list, new_vocab:list) -> dict:
+    "A `save_lm_weights` state dict with its embeddings moved from `old_vocab` to `new_vocab` (fastai's `match_embeds`)."
+    sd = match_embeds(dict(sd), old_vocab, list(new_vocab))
+    sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # tied copy, not stored
+    return sd
+
 def load_lm_weights(model, sd:dict, old_vocab:list, new_vocab:list):
     "Load `sd` into an AWD-LSTM LM `model`, re-mapping embeddings from `old_vocab` to `new_vocab`."
-    sd = match_embeds(dict(sd), old_vocab, new_vocab)
-    sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # tied copy, not stored
+    sd = remap_lm_vocab(sd, old_vocab, new_vocab)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise CheckpointError(f"The weights don't fit this model's architecture: {e}") from None
     return model
@@ -194,9 +199,7 @@ class Stage1:
         "A state dict for `get_language_model(AWD_LSTM, len(vocab), self.config)`, embeddings mapped onto `vocab`."
         if self.kind == 'shipped':
             sd, old, _ = read_lm_weights(self.path, self.direction)
-            sd = match_embeds(sd, old, list(vocab))
-            sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # the tied copy, not stored
-            return sd
+            return remap_lm_vocab(sd, old, vocab)
         sd, old = read_wt103(self.path)
         sd = clean_raw_keys(match_embeds(dict(sd), old, list(vocab)))
         keys = get_language_model(AWD_LSTM, len(vocab), config=self.config).state_dict().keys()
