@@ -78,8 +78,8 @@ def trainable_groups(learn) -> list:
 
 UNFREEZE = ((-1, 1.), (-2, 1/2), (-3, 1/4), (None, 1/20))  # (freeze_to, lr factor) per stage; None: unfreeze
 
-def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None) -> list:
-    "Train `learn` in the 4 ULMFiT stages; returns accuracy and trainable groups per stage (resumable with `name`)."
+def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+    "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
     prof, rows = get_profile(profile), []
     out = learn.path
     for i, ((to, f), n_epoch) in enumerate(zip(UNFREEZE, prof.clas_epochs)):
@@ -95,7 +95,7 @@ def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None) -
         if sname: fit_resumable(learn, sname, n_epoch, lr_max=lrs, moms=(0.8, 0.7, 0.8))
         else: learn.fit_one_cycle(n_epoch, lrs, moms=(0.8, 0.7, 0.8))
         r = dict(stage=i+1, unfrozen='all' if to is None else f'freeze_to({to})', epochs=n_epoch, lr=lr,
-                 trainable=groups, accuracy=float(learn.validate()[1]), seconds=round(time.time()-start, 1))
+                 trainable=groups, accuracy=float(learn.validate()[1]) if measure else None, seconds=round(time.time()-start, 1))
         if sname: learn.save(sname, with_opt=False); save_result(out, sname, r)
         rows.append(r)
     return rows

@@ -18,6 +18,7 @@ from .finetune import finetune_lm, run_arch, run_config, lm_from_run
 from .classifier import train_classifier, clas_learner, clas_config
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate, detokenize
+from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins
 
 # %% auto #0
 __all__ = ['saved_classifier', 'saved_lm', 'write_plots', 'write_report', 'run_pipeline', 'main']
@@ -79,7 +80,9 @@ def write_plots(out:Path, rep:dict) -> list:
         ax.imshow(m, cmap='Blues'); ax.set_xticks([0, 1], ['neg', 'pos']); ax.set_yticks([0, 1], ['neg', 'pos'])
         for (i, j), v in np.ndenumerate(m): ax.text(j, i, int(v), ha='center', va='center')
         ax.set(xlabel='predicted', ylabel='actual', title='Confusion matrix (held-out)')
-    for name, draw in (('lm_perplexity', lm), ('clas_stages', clas), ('confusion', cm)):
+    plots = [('lm_perplexity', lm), ('clas_stages', clas), ('confusion', cm)]
+    if 'curve' in rep: plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax)))
+    for name, draw in plots:
         _plot(out/f'{name}.png', draw); files.append(out/f'{name}.png')
     return files
 
@@ -102,18 +105,27 @@ def write_report(out:Path, rep:dict) -> Path:
     if 'ablation' in rep:
         md += ['## Ablation', '', '| model | accuracy | seconds |', '|---|---|---|']
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
-    md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion')]
+    if 'curve' in rep:
+        s = pd.DataFrame(rep['curve']['summary'])
+        tab = s.pivot(index='labels', columns='model', values='mean')
+        spread = s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r')
+        md += ['## Label-efficiency curve', '', f"Held-out accuracy, mean of {int(s['count'].min())} seeds (± half their range); "
+               f"{rep['curve']['seconds']/60:.0f} minutes.", '', '| labels | ' + ' | '.join(tab.columns) + ' |',
+               '|---' * (len(tab.columns) + 1) + '|']
+        md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |' for n in tab.index]
+        md += ['', f"ULMFiT above TF-IDF at: {rep['curve']['ulmfit_beats_tfidf_at'] or 'no label count'}.", '']
+    md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())]
     (out/'report.md').write_text('\n'.join(md) + '\n')
     return out/'report.md'
 
 # %% ../nbs/07_cli.ipynb #35b13b43
 def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|None=None, full:bool=False,
-                 log=print) -> dict:
+                 curve:bool=False, log=print) -> dict:
     "Run the whole course headless at `profile` into `out`; returns the report (also written to disk)."
     prof, start = get_profile(profile), time.time()
     out = run_dir(prof, out)
     (out/'profile.json').write_text(prof.to_json())
-    n = 6 if full else 5
+    n = 5 + full + curve
     log(f'[1/{n}] data'); t = time.time()
     full_path = imdb_path(data)
     path = imdb_sample(prof, full_path)
@@ -142,6 +154,12 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
         log(f'[6/{n}] ablation and forward+backward ensemble')
         rep['ablation'] = ablation(path, prof, out).to_dict('records')
         rep['ensemble'] = ensemble(path, prof, out)
+    if curve:
+        log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch and ULMFiT at several label counts, 2 seeds each')
+        t = time.time(); pts = label_curve(path, prof, out)
+        pts.to_csv(out/'label_curve.csv', index=False)
+        rep['curve'] = dict(points=pts.to_dict('records'), summary=curve_summary(pts).to_dict('records'),
+                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), seconds=time.time() - t)
     rep['wall_time_s'] = time.time() - start
     rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'])
     write_plots(out, rep)
@@ -159,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument('--data', choices=['auto', 'fastai', 'offline'], help='IMDb source (default auto: fastai when reachable, else offline)')
     r.add_argument('--full', action='store_true', help='also run the ablation and the backward model + ensemble')
+    r.add_argument('--curve', action='store_true', help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT; 2 seeds)')
     pr = sub.add_parser('predict', help='classify reviews with a finished run')
     common(pr)
     pr.add_argument('texts', nargs='+', help='review text(s); use - to read one review per line from stdin')
@@ -194,7 +213,7 @@ def main(argv=None):
     "Entry point of the `ulmfit` command."
     a = _parser().parse_args(argv)
     try:
-        if a.cmd == 'run': run_pipeline(a.profile, a.out, a.data, a.full)
+        if a.cmd == 'run': run_pipeline(a.profile, a.out, a.data, a.full, a.curve)
         elif a.cmd == 'predict':
             texts = sys.stdin.read().splitlines() if a.texts == ['-'] else a.texts
             res = predict_texts(saved_classifier(_out(a)), texts, progress=False)
