@@ -21,8 +21,8 @@ from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'tfidf_baseline',
-           'ablation', 'pooled_features', 'linear_probe', 'ensemble']
+__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
+           'tfidf_accuracy', 'tfidf_baseline', 'ablation', 'pooled_features', 'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -68,18 +68,22 @@ def inference_speed(learn, texts:list, n_predict:int=20) -> dict:
     return dict(predict_per_s=per_item, batched_per_s=batched, speedup=batched/per_item, n_texts=len(texts))
 
 # %% ../nbs/06_evaluation.ipynb #6d09f8ed
-def _texts_labels(path:Path, split:str):
-    files = sorted(get_text_files(path, folders=[split]))
-    return [f.read_text(encoding='utf-8') for f in files], [f.parent.name for f in files]
+def read_texts(files) -> list: return [Path(f).read_text(encoding='utf-8') for f in files]
+
+def tfidf_accuracy(train_files, valid_files, corpus:list, C:float=10.) -> float:
+    "Accuracy on `valid_files` of TF-IDF (1-2 grams, fitted on the texts `corpus`) + logistic regression on `train_files`."
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
+    labels = lambda fs: np.array([Path(f).parent.name for f in fs])
+    clf = LogisticRegression(C=C, max_iter=2000).fit(vec.transform(read_texts(train_files)), labels(train_files))
+    return float((clf.predict(vec.transform(read_texts(valid_files))) == labels(valid_files)).mean())
 
 def tfidf_baseline(path:Path) -> dict:
     "Accuracy of TF-IDF (1-2 grams) + logistic regression trained on `train/`, measured on `test/`."
     start = time.time()
-    (xt, yt), (xu, _), (xv, yv) = [_texts_labels(path, s) for s in ('train', 'unsup', 'test')]
-    texts = xt + xu + xv  # the vectorizer reads the same unlabelled text as the LM
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(texts) > 1000 else 1, sublinear_tf=True).fit(texts)
-    clf = LogisticRegression(C=10, max_iter=2000).fit(vec.transform(xt), yt)
-    return dict(accuracy=float((clf.predict(vec.transform(xv)) == np.array(yv)).mean()), seconds=time.time()-start)
+    files = lambda *splits: sorted(get_text_files(path, folders=list(splits)))
+    # the vectorizer reads the same unlabelled text as the LM
+    acc = tfidf_accuracy(files('train'), files('test'), read_texts(files('train', 'unsup', 'test')))
+    return dict(accuracy=acc, seconds=time.time()-start)
 
 ABLATIONS = dict(scratch=None, stage1='stage1', finetuned='finetuned')
 

@@ -10,17 +10,15 @@ import dataclasses, json, math, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
-from .evaluate import test_files
+from .evaluate import test_files, tfidf_accuracy, read_texts
 
 # %% auto #0
-__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'tfidf_accuracy', 'NoValidation',
-           'curve_dls', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins']
+__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
+           'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -46,15 +44,6 @@ def curve_epochs(profile:Profile, n_batches:int, min_steps:int|None=None) -> tup
     return tuple(max(e, math.ceil(min_steps / max(n_batches, 1))) for e in profile.clas_epochs)
 
 # %% ../nbs/06a_few_labels.ipynb #a685e21f
-def _texts(files): return [Path(f).read_text(encoding='utf-8') for f in files]
-
-def tfidf_accuracy(train_files, valid_files, corpus:list, C:float=10.) -> float:
-    "Held-out accuracy of TF-IDF (1-2 grams) + logistic regression, vocabulary and idf fitted on `corpus` texts."
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
-    y = lambda fs: [Path(f).parent.name for f in fs]
-    clf = LogisticRegression(C=C, max_iter=2000).fit(vec.transform(_texts(train_files)), y(train_files))
-    return float((clf.predict(vec.transform(_texts(valid_files))) == np.array(y(valid_files))).mean())
-
 class NoValidation(Callback):
     "Skip the validation pass after each epoch: a curve point is measured once, after training."
     def before_validate(self): raise CancelValidException
@@ -62,9 +51,9 @@ class NoValidation(Callback):
 def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int) -> DataLoaders:
     "Classifier `DataLoaders` on `train_files` (labelled) and every held-out review of `path`."
     items = list(train_files) + test_files(path)
-    return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab), CategoryBlock), get_y=parent_label,
-                     get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
-                    ).dataloaders(path, path=path, bs=bs, seq_len=profile.seq_len)
+    return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=profile.seq_len), CategoryBlock),
+                     get_y=parent_label, get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
+                    ).dataloaders(path, path=path, bs=bs)
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
                 min_steps:int|None=None, corpus:list|None=None) -> dict:
@@ -77,7 +66,7 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
     r = dict(model=model, labels=n, seed=seed)
     if model == 'tfidf':
-        corpus = corpus or _texts(get_text_files(path, folders=['train', 'test', 'unsup']))
+        corpus = corpus or read_texts(get_text_files(path, folders=['train', 'test', 'unsup']))
         r.update(accuracy=tfidf_accuracy(train, test_files(path), corpus))
     else:
         vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
@@ -98,7 +87,7 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     path = path or imdb_sample(prof)
     out = run_dir(prof, out)
     sizes = sizes or curve_sizes(2*sample_sizes(path)['n_train'])
-    corpus = _texts(get_text_files(path, folders=['train', 'test', 'unsup'])) if 'tfidf' in models else None
+    corpus = read_texts(get_text_files(path, folders=['train', 'test', 'unsup'])) if 'tfidf' in models else None
     with run_lock(out, 'curve'):
         rows = [curve_point(path, prof, out, m, n, s, min_steps, corpus)
                 for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models])]
