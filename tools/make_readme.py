@@ -11,4 +11,5 @@ for c in nb.cells:
     if c.cell_type == 'code': c.outputs = []
 body, _ = MarkdownExporter(exclude_output=True).from_notebook_node(nb)
 body = re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
+body = body.replace('](../', '](')  # links and images relative to nbs/ become relative to the root
 (root/'README.md').write_text('<!-- generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook -->\n\n' + body)

@@ -81,7 +81,10 @@ def write_plots(out:Path, rep:dict) -> list:
         for (i, j), v in np.ndenumerate(m): ax.text(j, i, int(v), ha='center', va='center')
         ax.set(xlabel='predicted', ylabel='actual', title='Confusion matrix (held-out)')
     plots = [('lm_perplexity', lm), ('clas_stages', clas), ('confusion', cm)]
-    if 'curve' in rep: plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax)))
+    if 'curve' in rep:
+        full = dict(ulmfit=rep['evaluation']['accuracy'], tfidf=rep['tfidf']['accuracy'])
+        plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax, full=full,
+                                                                 n_full=2*rep['sizes']['n_train'])))
     for name, draw in plots:
         _plot(out/f'{name}.png', draw); files.append(out/f'{name}.png')
     return files
@@ -101,18 +104,21 @@ def write_report(out:Path, rep:dict) -> Path:
     if 'tfidf' in rep: md += [f"| TF-IDF + LR baseline, same labels | accuracy {rep['tfidf']['accuracy']:.4f} | {rep['tfidf']['seconds']:.0f} s |"]
     if 'ensemble' in rep: md += [f"| fwd + bwd ensemble | accuracy {rep['ensemble']['ensemble']:.4f} (bwd {rep['ensemble']['bwd']:.4f}) | |"]
     md += ['', f"Inference: {ev['speed']['batched_per_s']:.1f} reviews/s batched vs {ev['speed']['predict_per_s']:.1f} "
-           f"with per-item `predict` ({ev['speed']['speedup']:.0f}×).", '', f"Total wall time: {rep['wall_time_s']:.0f} s.", '']
+           f"with per-item `predict` ({ev['speed']['speedup']:.0f}×).", '', f"Wall time of this run: {rep['wall_time_s']:.0f} s (stages an earlier run finished are reused, with their own times above).", '']
     if 'ablation' in rep:
         md += ['## Ablation', '', '| model | accuracy | seconds |', '|---|---|---|']
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
     if 'curve' in rep:
         s = pd.DataFrame(rep['curve']['summary'])
-        tab = s.pivot(index='labels', columns='model', values='mean')
-        spread = s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r')
+        order = lambda t: t[[m for m in ('tfidf', 'scratch', 'ulmfit') if m in t.columns]]
+        tab = order(s.pivot(index='labels', columns='model', values='mean'))
+        spread = order(s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r'))
         md += ['## Label-efficiency curve', '', f"Held-out accuracy, mean of {int(s['count'].min())} seeds (± half their range); "
-               f"{rep['curve']['seconds']/60:.0f} minutes.", '', '| labels | ' + ' | '.join(tab.columns) + ' |',
+               f"{rep['curve']['seconds']/60:.0f} minutes of training and scoring.", '', '| labels | ' + ' | '.join(tab.columns) + ' |',
                '|---' * (len(tab.columns) + 1) + '|']
         md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |' for n in tab.index]
+        full = dict(tfidf=rep['tfidf']['accuracy'], ulmfit=ev['accuracy'])
+        md += [f"| {2*rep['sizes']['n_train']} (all; one run) | " + ' | '.join(f'{full[c]:.3f}' if c in full else '' for c in tab.columns) + ' |']
         md += ['', f"ULMFiT above TF-IDF at: {rep['curve']['ulmfit_beats_tfidf_at'] or 'no label count'}.", '']
     md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())]
     (out/'report.md').write_text('\n'.join(md) + '\n')
@@ -156,10 +162,10 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
         rep['ensemble'] = ensemble(path, prof, out)
     if curve:
         log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch and ULMFiT at several label counts, 2 seeds each')
-        t = time.time(); pts = label_curve(path, prof, out)
+        pts = label_curve(path, prof, out)
         pts.to_csv(out/'label_curve.csv', index=False)
         rep['curve'] = dict(points=pts.to_dict('records'), summary=curve_summary(pts).to_dict('records'),
-                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), seconds=time.time() - t)
+                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), seconds=float(pts.seconds.sum()))  # cached points count too
     rep['wall_time_s'] = time.time() - start
     rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'])
     write_plots(out, rep)

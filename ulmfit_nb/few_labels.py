@@ -25,9 +25,9 @@ CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
 CURVE_MODELS = ('tfidf', 'scratch', 'ulmfit')
 
 def curve_sizes(n_labels:int, sizes=CURVE_SIZES) -> list:
-    "The label counts of `sizes` that `n_labels` labelled reviews allow; a quarter of them and all when fewer than 3 do."
-    ok = [n for n in sizes if n <= n_labels]
-    return ok if len(ok) >= 3 else sorted({2*(n_labels//8), n_labels} - {0})
+    "The label counts of `sizes` below `n_labels` (a quarter and half of it when fewer than 3 are)."
+    ok = [n for n in sizes if n < n_labels]  # all `n_labels` is the run's own classifier: no need to train it again
+    return ok if len(ok) >= 3 else sorted({2*(n_labels//8), 2*(n_labels//4)} - {0})
 
 def label_subset(files, n:int, seed:int=0) -> list:
     "`n` of the labelled `files`, half of each label (the parent folder), drawn by `seed`; nested in `n`."
@@ -98,14 +98,19 @@ def curve_summary(curve:pd.DataFrame) -> pd.DataFrame:
     return (curve.groupby(['model', 'labels'], sort=False).accuracy.agg(['mean', 'min', 'max', 'count'])
             .reset_index())
 
-def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None):
-    "Accuracy against labelled reviews (log scale), one line per model, the seeds' range as error bars."
+def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None, full:dict|None=None, n_full:int|None=None):
+    "Accuracy against labelled reviews (log scale), one line per model, the seeds' range as error bars; `full`: accuracy per model with all `n_full` labels (stars)."
     if ax is None: _, ax = plt.subplots(figsize=(6, 4))
     names = dict(tfidf='TF-IDF + logistic regression', scratch='AWD-LSTM from scratch', ulmfit='ULMFiT')
     for model, s in curve_summary(curve).groupby('model', sort=False):
-        ax.errorbar(s['labels'], s['mean'], yerr=[s['mean'] - s['min'], s['max'] - s['mean']], marker='o',
-                    capsize=3, label=names.get(model, model))
-    ax.set_xscale('log'); ax.minorticks_off(); ax.set_xticks(sorted(curve['labels'].unique()), sorted(curve['labels'].unique()))
+        bars = ax.errorbar(s['labels'], s['mean'], yerr=[s['mean'] - s['min'], s['max'] - s['mean']], marker='o',
+                           capsize=3, label=names.get(model, model))
+        if full and model in full:
+            ax.plot([s['labels'].iloc[-1], n_full], [s['mean'].iloc[-1], full[model]], ls=':', c=bars[0].get_color())
+            ax.plot([n_full], [full[model]], marker='*', ms=12, c=bars[0].get_color())
+    ticks = sorted(set(curve['labels']) | ({n_full} if full else set()))
+    ax.set_xscale('log'); ax.minorticks_off(); ax.set_xticks(ticks, ticks)
+    if full: ax.annotate('★ all labels: the run itself', (0.02, 0.98), xycoords='axes fraction', ha='left', va='top', fontsize=8)
     ax.set(xlabel='labelled reviews (log scale)', ylabel='held-out accuracy', title=title or 'Label efficiency')
     ax.legend(); ax.grid(alpha=0.3)
     return ax
