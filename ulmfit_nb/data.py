@@ -130,13 +130,22 @@ def _pick(files, n, rng):
     if n > len(files): raise ValueError(f"Asked for {n} reviews but only {len(files)} are there.")
     return rng.sample(files, n)
 
+def _data_rel(p:Path) -> str:
+    "`p` relative to fastai's data folder when inside it (so a moved or copied FASTAI_HOME keeps its samples), else absolute."
+    p = Path(p)
+    if not p.is_absolute(): return str(p)  # already relative to the data folder
+    try: return str(p.resolve().relative_to(fastai_path('data').resolve()))
+    except ValueError: return str(p.resolve())
+
 def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42) -> Path:
     "A balanced, seeded sample of the IMDb folder at `path`, sized by `profile` (None: all), in the same layout."
     prof = get_profile(profile)
     src = Path(path or imdb_path())
     dest = src.with_name(f'{src.name}_{prof.name}')
-    spec = dict(src=str(src), n_train=prof.n_train, n_test=prof.n_test, n_unsup=prof.n_unsup, seed=seed)
-    if _is_complete(dest) and json.loads((dest/_DONE).read_text()).get('spec') == spec: return dest
+    spec = dict(src=_data_rel(src), n_train=prof.n_train, n_test=prof.n_test, n_unsup=prof.n_unsup, seed=seed)
+    if _is_complete(dest):
+        old = json.loads((dest/_DONE).read_text()).get('spec') or {}
+        if dict(old, src=_data_rel(old.get('src', ''))) == spec: return dest  # samples recorded before with absolute paths too
     rng, tmp = random.Random(seed), dest.with_name(dest.name + '.partial')
     shutil.rmtree(tmp, ignore_errors=True)
     picks, rest = {}, []
