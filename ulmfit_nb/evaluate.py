@@ -21,7 +21,7 @@ from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
+__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts', 'tfidf_fit',
            'tfidf_accuracy', 'tfidf_baseline', 'ablation', 'pooled_features', 'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
@@ -70,12 +70,16 @@ def inference_speed(learn, texts:list, n_predict:int=20) -> dict:
 # %% ../nbs/06_evaluation.ipynb #6d09f8ed
 def read_texts(files) -> list: return [Path(f).read_text(encoding='utf-8') for f in files]
 
-def tfidf_accuracy(train_files, valid_files, corpus:list, C:float=10.) -> float:
-    "Accuracy on `valid_files` of TF-IDF (1-2 grams, fitted on the texts `corpus`) + logistic regression on `train_files`."
+def tfidf_fit(train_files, corpus:list, C:float=10., labels=None) -> tuple:
+    "TF-IDF (1-2 grams, fitted on the texts `corpus`) and logistic regression on `train_files` (`labels`, else their folders)."
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
-    labels = lambda fs: np.array([Path(f).parent.name for f in fs])
-    clf = LogisticRegression(C=C, max_iter=2000).fit(vec.transform(read_texts(train_files)), labels(train_files))
-    return float((clf.predict(vec.transform(read_texts(valid_files))) == labels(valid_files)).mean())
+    y = [Path(f).parent.name for f in train_files] if labels is None else list(labels)
+    return vec, LogisticRegression(C=C, max_iter=2000).fit(vec.transform(read_texts(train_files)), y)
+
+def tfidf_accuracy(train_files, valid_files, corpus:list, C:float=10., labels=None) -> float:
+    "Accuracy on `valid_files` of `tfidf_fit(train_files, corpus, C, labels)`."
+    vec, clf = tfidf_fit(train_files, corpus, C, labels)
+    return float((clf.predict(vec.transform(read_texts(valid_files))) == np.array([Path(f).parent.name for f in valid_files])).mean())
 
 def tfidf_baseline(path:Path) -> dict:
     "Accuracy of TF-IDF (1-2 grams) + logistic regression trained on `train/`, measured on `test/`."

@@ -14,11 +14,12 @@ from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
-from .evaluate import test_files, tfidf_accuracy, read_texts
+from .evaluate import test_files, tfidf_accuracy, tfidf_fit, read_texts, check_texts
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
-           'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins']
+           'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins', 'most_confident',
+           'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -119,3 +120,63 @@ def ulmfit_wins(curve:pd.DataFrame, over:str='tfidf') -> list:
     "The label counts at which ULMFiT's mean accuracy is above `over`'s."
     m = curve_summary(curve).pivot(index='labels', columns='model', values='mean')
     return [int(n) for n in m.index if m.loc[n, 'ulmfit'] > m.loc[n, over]]
+
+# %% ../nbs/06a_few_labels.ipynb #7bf589b9
+def most_confident(probs, items:list, labels:list, n_per_label:int) -> dict:
+    "`{item: label}` for the `n_per_label` items per predicted label with the highest probability."
+    probs = torch.as_tensor(np.asarray(probs, dtype=np.float32))
+    pred, conf, out = probs.argmax(1), probs.max(1).values, {}
+    for j, lbl in enumerate(labels):
+        idx = (pred == j).nonzero().flatten()
+        for i in idx[conf[idx].argsort(descending=True)[:n_per_label]].tolist(): out[items[i]] = lbl
+    return out
+
+def ensemble_probs(learns:list, texts:list) -> torch.Tensor:
+    "Class probabilities on `texts`, averaged over the classifiers `learns` (e.g. forward and backward)."
+    texts, labels = check_texts(texts), list(learns[0].dls.vocab[1])
+    if any(list(l.dls.vocab[1]) != labels for l in learns): raise ValueError("The classifiers have different labels.")
+    probs = []
+    for l in learns:
+        with l.no_bar(): probs.append(l.get_preds(dl=l.dls.test_dl(texts))[0].float())
+    return torch.stack(probs).mean(0)
+
+# %% ../nbs/06a_few_labels.ipynb #f12c1c3f
+def self_train_dls(path:Path, vocab:list, pseudo:dict, profile:Profile, bs:int|None=None) -> DataLoaders:
+    "Classifier `DataLoaders`: `train/` reviews and the `pseudo`-labelled files ({file: label}) to learn from, `test/` to measure."
+    items, test = get_text_files(path, folders=['train']) + list(pseudo) + test_files(path), set(test_files(path))
+    return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=profile.seq_len), CategoryBlock),
+                     get_y=lambda f: pseudo.get(f) or parent_label(f), get_items=lambda _: items,
+                     splitter=FuncSplitter(lambda f: f in test)).dataloaders(path, path=path, bs=bs or profile.bs)
+
+def tfidf_self_train(train_files, pool_files, valid_files, corpus:list, n_per_label:int) -> dict:
+    "TF-IDF + LR on `train_files`, then refitted with its `n_per_label` most confident labels of `pool_files`: accuracy on `valid_files` before and after."
+    vec, clf = tfidf_fit(train_files, corpus)
+    pseudo = most_confident(clf.predict_proba(vec.transform(read_texts(pool_files))), list(pool_files), list(clf.classes_), n_per_label)
+    before = tfidf_accuracy(train_files, valid_files, corpus)
+    after = tfidf_accuracy(list(train_files) + list(pseudo), valid_files, corpus,
+                           labels=[Path(f).parent.name for f in train_files] + list(pseudo.values()))
+    return dict(before=before, after=after, pseudo=len(pseudo))
+
+def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
+               vocab:list|None=None, n_per_label:int|None=None, seed:int=0) -> dict:
+    "Accuracy on `test/` of the teachers, of a student classifier trained on `train/` + the teachers' most confident labels of `unsup/`, and of TF-IDF before and after the same (cached)."
+    prof = get_profile(profile)
+    out = run_dir(prof, out)
+    train, pool, valid = (sorted(get_text_files(path, folders=[f])) for f in ('train', 'unsup', 'test'))
+    n = n_per_label or min(len(train) // 2, len(pool) // 4)
+    name = f'self_train_{n}_seed{seed}'
+    if (r := stage_result(out, name)): return r
+    start, labels = time.time(), list(teachers[0].dls.vocab[1])
+    pseudo = most_confident(ensemble_probs(teachers, read_texts(pool)), pool, labels, n)
+    targs = torch.tensor([labels.index(f.parent.name) for f in valid])
+    teacher = float((ensemble_probs(teachers, read_texts(valid)).argmax(1) == targs).float().mean())
+    vocab = vocab or json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
+    set_seed(seed)
+    learn = clas_learner(self_train_dls(path, vocab, pseudo, prof), encoder, prof, out)
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
+    with learn.no_bar(): student = float(learn.validate()[1])
+    tf = tfidf_self_train(train, pool, valid, read_texts(train + pool + valid), n)
+    return save_result(out, name, dict(teachers=len(teachers), teacher=teacher, student=student, tfidf=tf['before'],
+                                       tfidf_self=tf['after'], labels=len(train), pseudo=len(pseudo),
+                                       pseudo_pos=sum(v == labels[-1] for v in pseudo.values()), tfidf_pseudo=tf['pseudo'],
+                                       seed=seed, seconds=round(time.time() - start, 1)))

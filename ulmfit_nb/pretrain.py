@@ -7,19 +7,19 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/pretraining.html.md"""
 # %% ../nbs/02_pretraining.ipynb #c44f726c
 from __future__ import annotations
 from importlib import resources
-import functools, json, os, pickle, shutil, tempfile, time
+import json, os, shutil, tempfile, time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import get_profile, Profile, _reachable, _download, _note, DownloadError
 from .corpus import CorpusSource, CORPUS_SOURCES, chunk_text, build_corpus, sample_corpus, write_model_card
+from .weights import (CheckpointError, save_lm_weights, read_lm_weights, remap_lm_vocab, load_lm_weights, read_itos,
+                               read_wt103, Stage1, stage1_weights, SHIPPED)
 
 # %% auto #0
-__all__ = ['ASSETS', 'SHIPPED', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_config', 'token_dls', 'pretrain_learner',
-           'fp16_if_cuda', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_lm_weights',
-           'read_itos', 'read_wt103', 'Stage1', 'stage1_weights', 'pretrain']
+__all__ = ['ASSETS', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_config', 'token_dls', 'pretrain_learner',
+           'fp16_if_cuda', 'pretrain']
 
 # %% ../nbs/02_pretraining.ipynb #34a559d5
 ASSETS = Path(str(resources.files('ulmfit_nb')))/'assets'
@@ -88,141 +88,6 @@ def pretrain_learner(dls, arch:dict, drop_mult:float=0.1, **kwargs) -> LMLearner
 def fp16_if_cuda(learn):
     "`learn` with mixed precision where it pays (CUDA); plain fp32 on a CPU."
     return learn.to_fp16() if learn.dls.device.type == 'cuda' else learn
-
-# %% ../nbs/02_pretraining.ipynb #c203474e
-_TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
-
-def _atomic_write(path:Path, write):
-    "Call `write(tmp_path)`, then move the file into place: readers never see half a file."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name+'.tmp')
-    write(tmp); os.replace(tmp, path)
-
-def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd', card:dict|None=None):
-    "Save `model`'s LM weights (fp16 state dict) with `vocab.json` and `config.json` into folder `path`."
-    path = Path(path)
-    sd = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu()
-          for k, v in model.state_dict().items() if k not in _TIED}
-    _atomic_write(path/f'lm_{direction}.pth', lambda f: torch.save(sd, f))
-    _atomic_write(path/'vocab.json', lambda f: f.write_text(json.dumps(list(vocab))))
-    _atomic_write(path/'config.json', lambda f: f.write_text(json.dumps(dict(arch=arch, vocab_sz=len(vocab)))))
-    if card is not None:
-        cp = path/'card.json'
-        cards = json.loads(cp.read_text()) if cp.exists() else {}
-        cards[direction] = card
-        _atomic_write(cp, lambda f: f.write_text(json.dumps(cards, indent=1)))
-
-# %% ../nbs/02_pretraining.ipynb #49ada61d
-class CheckpointError(RuntimeError): pass
-
-def read_lm_weights(path:Path, direction:str='fwd'):
-    "Load and check a checkpoint folder written by `save_lm_weights`: (state dict, vocab, arch)."
-    path = Path(path); f = path/f'lm_{direction}.pth'
-    for p in (f, path/'vocab.json', path/'config.json'):
-        if not p.exists(): raise CheckpointError(f"Checkpoint file {p} is missing.")
-    try: sd = torch.load(f, map_location='cpu', weights_only=True)
-    except Exception as e: raise CheckpointError(f"{f} is corrupt or truncated ({type(e).__name__}); "
-                                                 "re-create it with `ulmfit pretrain` or reinstall ulmfit_nb.") from None
-    try: vocab, cfg = json.loads((path/'vocab.json').read_text()), json.loads((path/'config.json').read_text())
-    except ValueError as e: raise CheckpointError(f"{path}: vocab.json or config.json is not valid JSON ({e}).") from None
-    n = sd.get('0.encoder.weight', torch.empty(0)).shape[0]
-    if n != len(vocab) or n != cfg.get('vocab_sz'):
-        raise CheckpointError(f"{f} has {n} embedding rows but vocab.json has {len(vocab)} words: "
-                              "the files come from different models.")
-    return {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, vocab, cfg['arch']
-
-def remap_lm_vocab(sd:dict, old_vocab:list, new_vocab:list) -> dict:
-    "A `save_lm_weights` state dict with its embeddings moved from `old_vocab` to `new_vocab` (fastai's `match_embeds`)."
-    sd = match_embeds(dict(sd), old_vocab, list(new_vocab))
-    sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # tied copy, not stored
-    return sd
-
-def load_lm_weights(model, sd:dict, old_vocab:list, new_vocab:list):
-    "Load `sd` into an AWD-LSTM LM `model`, re-mapping embeddings from `old_vocab` to `new_vocab`."
-    sd = remap_lm_vocab(sd, old_vocab, new_vocab)
-    try: model.load_state_dict(sd)
-    except RuntimeError as e: raise CheckpointError(f"The weights don't fit this model's architecture: {e}") from None
-    return model
-
-# %% ../nbs/02_pretraining.ipynb #a81f0477
-SHIPPED = ASSETS/'stage1'
-
-class _ListOfStr(pickle.Unpickler):
-    "An unpickler that builds nothing but lists and strings: a vocabulary file can't run code."
-    def find_class(self, module, name):
-        raise CheckpointError(f"refuses to load the object {module}.{name} (a vocabulary is a list of strings)")
-
-def read_itos(fname:Path) -> list:
-    "fastai's pickled vocabulary (`itos_wt103.pkl`), read without unpickling arbitrary objects."
-    try:
-        with open(fname, 'rb') as f: itos = _ListOfStr(f).load()
-    except CheckpointError as e: raise CheckpointError(f"{fname}: {e}.") from None
-    except Exception as e: raise CheckpointError(f"{fname} is not a readable vocabulary ({type(e).__name__}).") from None
-    if not isinstance(itos, list) or not all(isinstance(w, str) for w in itos):
-        raise CheckpointError(f"{fname} is not a list of strings.")
-    return itos
-
-def read_wt103(path:Path, mmap:bool=False) -> tuple:
-    "fastai's WikiText-103 LM in folder `path` as (state dict, vocab), read with `weights_only=True`."
-    f, v = next(Path(path).glob('*.pth'), None), next(Path(path).glob('*.pkl'), None)
-    if f is None or v is None: raise CheckpointError(f"{path} needs a .pth and a .pkl file (fastai's wt103 layout).")
-    try: sd = torch.load(f, map_location='cpu', weights_only=True, mmap=mmap)
-    except Exception as e: raise CheckpointError(f"{f} is corrupt or holds more than weights ({type(e).__name__}); "
-                                                 "delete the folder to download it again.") from None
-    return (sd['model'] if 'model' in sd else sd), read_itos(v)
-
-def _arch_of(sd:dict) -> dict:
-    "AWD-LSTM sizes read off an LM state dict's shapes."
-    layers = sorted({int(k.split('.')[2]) for k in sd if k.startswith('0.rnns.')})
-    hh = next(v for k, v in sd.items() if k.startswith('0.rnns.0.') and 'weight_hh' in k)
-    return dict(emb_sz=next(iter(sd.values())).shape[1], n_hid=hh.shape[1], n_layers=len(layers))
-
-@dataclass
-class Stage1:
-    "Where stage-1 weights come from and how to load them."
-    kind: str          # 'wt103' or 'shipped'
-    path: Path
-    direction: str = 'fwd'
-    @functools.cached_property
-    def arch(self) -> dict:
-        "AWD-LSTM sizes (`emb_sz`, `n_hid`, `n_layers`) of these weights."
-        if self.kind == 'wt103': return _arch_of(read_wt103(self.path, mmap=True)[0])
-        return json.loads((self.path/'config.json').read_text())['arch']
-    @property
-    def config(self) -> dict: return lm_config(**self.arch)
-    @property
-    def vocab(self) -> list:
-        "The vocabulary these weights were trained with."
-        if self.kind == 'wt103': return read_itos(next(self.path.glob('*.pkl')))
-        return json.loads((self.path/'vocab.json').read_text())
-    def lm_state_dict(self, vocab:list) -> dict:
-        "A state dict for `get_language_model(AWD_LSTM, len(vocab), self.config)`, embeddings mapped onto `vocab`."
-        if self.kind == 'shipped':
-            sd, old, _ = read_lm_weights(self.path, self.direction)
-            return remap_lm_vocab(sd, old, vocab)
-        sd, old = read_wt103(self.path)
-        sd = clean_raw_keys(match_embeds(dict(sd), old, list(vocab)))
-        keys = get_language_model(AWD_LSTM, len(vocab), config=self.config).state_dict().keys()
-        if len(keys) != len(sd): raise CheckpointError(f"{self.path}: {len(sd)} tensors, the model has {len(keys)}.")
-        return dict(zip(keys, sd.values()))  # fastai matches wt103 by position too (`load_ignore_keys`)
-
-def _wt103(direction:str, timeout:float) -> Path|None:
-    url = URLs.WT103_FWD if direction == 'fwd' else URLs.WT103_BWD
-    p = fastai_path('model')/url.split('/')[-1].split('.')[0]
-    if list(p.glob('*.pth')) and list(p.glob('*.pkl')): return p
-    if not _reachable(url, timeout): return None
-    try: return _download(url, f'WikiText-103 {direction} weights', c_key='model')
-    except DownloadError as e: _note(f'{e} Using the shipped stage-1 weights instead.')
-
-def stage1_weights(direction:str='fwd', prefer:tuple|None=None, timeout:float=3.) -> Stage1:
-    "The first available stage-1 weights among `prefer` (default: the active profile's `weights`)."
-    prefer = prefer or get_profile().weights
-    for kind in prefer:
-        if kind == 'wt103' and (p := _wt103(direction, timeout)): return Stage1('wt103', p, direction)
-        if kind == 'shipped' and (SHIPPED/f'lm_{direction}.pth').exists(): return Stage1('shipped', SHIPPED, direction)
-    raise CheckpointError(f"No stage-1 {direction} weights found (tried {', '.join(prefer)}). Go online so fastai "
-                          "can download WikiText-103 weights, reinstall ulmfit_nb (it ships its own), or train "
-                          "some with `ulmfit pretrain`.")
 
 # %% ../nbs/02_pretraining.ipynb #6f0aab5e
 def _epochs_for(make_learner, lr:float, minutes:float, max_epochs:int=30) -> int:

@@ -11,7 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from fastai.text.all import *
 from .data import Profile, get_profile
-from .pretrain import _atomic_write
+
+def _atomic_write(path:Path, write):
+    "Call `write(tmp_path)`, then move the file into place: readers never see half a file."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name+'.tmp')
+    write(tmp); os.replace(tmp, path)
 
 # %% auto #0
 __all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'EpochCheckpoint', 'fit_resumable']
