@@ -21,8 +21,9 @@ from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts', 'tfidf_fit',
-           'tfidf_accuracy', 'tfidf_baseline', 'ablation', 'pooled_features', 'linear_probe', 'ensemble']
+__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
+           'tfidf_corpus', 'tfidf_fit', 'tfidf_accuracy', 'tfidf_baseline', 'ablation', 'pooled_features',
+           'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -70,6 +71,10 @@ def inference_speed(learn, texts:list, n_predict:int=20) -> dict:
 # %% ../nbs/06_evaluation.ipynb #6d09f8ed
 def read_texts(files) -> list: return [Path(f).read_text(encoding='utf-8') for f in files]
 
+def tfidf_corpus(path:Path) -> list:
+    "The texts a TF-IDF vocabulary is fitted on: every review of `path` (train, unsup, test), as the LM read them."
+    return read_texts(sorted(get_text_files(path, folders=['train', 'unsup', 'test'])))
+
 def tfidf_fit(train_files, corpus:list, C:float=10., labels=None) -> tuple:
     "TF-IDF (1-2 grams, fitted on the texts `corpus`) and logistic regression on `train_files` (`labels`, else their folders)."
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
@@ -86,7 +91,7 @@ def tfidf_baseline(path:Path) -> dict:
     start = time.time()
     files = lambda *splits: sorted(get_text_files(path, folders=list(splits)))
     # the vectorizer reads the same unlabelled text as the LM
-    acc = tfidf_accuracy(files('train'), files('test'), read_texts(files('train', 'unsup', 'test')))
+    acc = tfidf_accuracy(files('train'), files('test'), tfidf_corpus(path))
     return dict(accuracy=acc, seconds=time.time()-start)
 
 ABLATIONS = dict(scratch=None, stage1='stage1', finetuned='finetuned')

@@ -14,7 +14,7 @@ from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
-from .evaluate import test_files, tfidf_accuracy, tfidf_fit, read_texts, check_texts
+from .evaluate import test_files, tfidf_accuracy, tfidf_fit, tfidf_corpus, read_texts, check_texts
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
@@ -67,7 +67,7 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
     r = dict(model=model, labels=n, seed=seed)
     if model == 'tfidf':
-        corpus = corpus or read_texts(get_text_files(path, folders=['train', 'test', 'unsup']))
+        corpus = corpus or tfidf_corpus(path)
         r.update(accuracy=tfidf_accuracy(train, test_files(path), corpus))
     else:
         vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
@@ -88,7 +88,7 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     path = path or imdb_sample(prof)
     out = run_dir(prof, out)
     sizes = sizes or curve_sizes(2*sample_sizes(path)['n_train'])
-    corpus = read_texts(get_text_files(path, folders=['train', 'test', 'unsup'])) if 'tfidf' in models else None
+    corpus = tfidf_corpus(path) if 'tfidf' in models else None
     with run_lock(out, 'curve'):
         rows = [curve_point(path, prof, out, m, n, s, min_steps, corpus)
                 for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models])]
@@ -175,7 +175,7 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     learn = clas_learner(self_train_dls(path, vocab, pseudo, prof), encoder, prof, out)
     with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
     with learn.no_bar(): student = float(learn.validate()[1])
-    tf = tfidf_self_train(train, pool, valid, read_texts(train + pool + valid), n)
+    tf = tfidf_self_train(train, pool, valid, tfidf_corpus(path), n)
     return save_result(out, name, dict(teachers=len(teachers), teacher=teacher, student=student, tfidf=tf['before'],
                                        tfidf_self=tf['after'], labels=len(train), pseudo=len(pseudo),
                                        pseudo_pos=sum(v == labels[-1] for v in pseudo.values()), tfidf_pseudo=tf['pseudo'],
