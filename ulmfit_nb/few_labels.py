@@ -163,6 +163,7 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     prof = get_profile(profile)
     out = run_dir(prof, out)
     train, pool, valid = (sorted(get_text_files(path, folders=[f])) for f in ('train', 'unsup', 'test'))
+    if not pool: raise ValueError(f"{path}/unsup holds no reviews for the teachers to label.")
     n = n_per_label or min(len(train) // 2, len(pool) // 4)
     name = f'self_train_{n}_seed{seed}'
     if (r := stage_result(out, name)): return r
