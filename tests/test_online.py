@@ -6,7 +6,7 @@ of the `gpu` profile, and the run reloads with the wt103 folders deleted."""
 import json, os, shutil, subprocess, sys, tarfile, urllib.error
 from pathlib import Path
 import pytest, torch
-from ulmfit_nb import data, pretrain, weights, cli
+from ulmfit_nb import data, offline_imdb, pretrain, weights, cli
 from ulmfit_nb.pretrain import CheckpointError
 from online_sim import TOY, build_home, write_guard
 
@@ -87,12 +87,12 @@ def failing_download(monkeypatch, tmp_path):
     monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'fh'))
     from fastai.data.external import fastai_cfg
     fastai_cfg.cache_clear()
-    monkeypatch.setattr(data, '_reachable', lambda *a, **k: True)
+    monkeypatch.setattr(offline_imdb, '_reachable', lambda *a, **k: True)
     monkeypatch.setattr(weights, '_reachable', lambda *a, **k: True)
-    monkeypatch.setattr(data, 'build_offline_imdb', lambda *a, **k: tmp_path/'offline')
+    monkeypatch.setattr(offline_imdb, 'build_offline_imdb', lambda *a, **k: tmp_path/'offline')
     def fail(err):
         def untar(*a, **k): raise err
-        monkeypatch.setattr(data, 'untar_data', untar)
+        monkeypatch.setattr(offline_imdb, 'untar_data', untar)
     yield fail
     fastai_cfg.cache_clear()
 

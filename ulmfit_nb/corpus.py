@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from fastprogress.fastprogress import progress_bar
-from .data import DownloadError, _note
+from .offline_imdb import DownloadError, _note
 
 # %% auto #0
 __all__ = ['CORPUS_SOURCES', 'chunk_text', 'CorpusSource', 'fetch_source', 'build_corpus', 'sample_corpus', 'write_model_card']

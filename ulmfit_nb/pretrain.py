@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
-from .data import get_profile, Profile, _reachable, _download, _note, DownloadError
+from .data import get_profile, Profile
+from .offline_imdb import _reachable, _download, _note, DownloadError
 from .corpus import CorpusSource, CORPUS_SOURCES, chunk_text, build_corpus, sample_corpus, write_model_card
 from .weights import (CheckpointError, save_lm_weights, read_lm_weights, remap_lm_vocab, load_lm_weights, read_itos,
                                read_wt103, Stage1, stage1_weights, SHIPPED)

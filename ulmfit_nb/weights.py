@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from fastai.text.all import *
-from .data import get_profile, _reachable, _download, _note, DownloadError
+from .data import get_profile
+from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
