@@ -61,6 +61,10 @@ def _plot(fname:Path, draw):
     fig, ax = plt.subplots(figsize=(6, 4))
     draw(ax); fig.tight_layout(); fig.savefig(fname, dpi=100); plt.close(fig)
 
+def _all_labels(rep:dict) -> dict:
+    "Accuracy per model with every label: the run's own classifier and its TF-IDF baseline (the curve's stars)."
+    return dict(tfidf=rep['tfidf']['accuracy'], ulmfit=rep['evaluation']['accuracy'])
+
 def write_plots(out:Path, rep:dict) -> list:
     "PNG plots of a run's report; returns their paths."
     out, files = Path(out), []
@@ -82,8 +86,7 @@ def write_plots(out:Path, rep:dict) -> list:
         ax.set(xlabel='predicted', ylabel='actual', title='Confusion matrix (held-out)')
     plots = [('lm_perplexity', lm), ('clas_stages', clas), ('confusion', cm)]
     if 'curve' in rep:
-        full = dict(ulmfit=rep['evaluation']['accuracy'], tfidf=rep['tfidf']['accuracy'])
-        plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax, full=full,
+        plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax, full=_all_labels(rep),
                                                                  n_full=2*rep['sizes']['n_train'])))
     for name, draw in plots:
         _plot(out/f'{name}.png', draw); files.append(out/f'{name}.png')
@@ -117,7 +120,7 @@ def write_report(out:Path, rep:dict) -> Path:
                f"{rep['curve']['seconds']/60:.0f} minutes of training and scoring.", '', '| labels | ' + ' | '.join(tab.columns) + ' |',
                '|---' * (len(tab.columns) + 1) + '|']
         md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |' for n in tab.index]
-        full = dict(tfidf=rep['tfidf']['accuracy'], ulmfit=ev['accuracy'])
+        full = _all_labels(rep)
         md += [f"| {2*rep['sizes']['n_train']} (all; one run) | " + ' | '.join(f'{full[c]:.3f}' if c in full else '' for c in tab.columns) + ' |']
         md += ['', f"ULMFiT above TF-IDF at: {rep['curve']['ulmfit_beats_tfidf_at'] or 'no label count'}.", '']
     md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())]

@@ -1,4 +1,4 @@
-"""How many labelled reviews does each method need? TF-IDF, a classifier from scratch and ULMFiT, from 50 labels up.
+"""How many labelled reviews does each method need? TF-IDF, a classifier from scratch and ULMFiT, from 50 labels up; then what unlabelled reviews add as pseudo-labels, and which levers move the result.
 
 Docs: https://ulmfit-nb.github.io/ulmfit_nb/few_labels.html.md"""
 
