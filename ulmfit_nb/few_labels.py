@@ -14,7 +14,7 @@ from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
-from .evaluate import test_files, tfidf_accuracy, tfidf_fit, tfidf_corpus, read_texts, check_texts
+from .evaluate import test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, read_texts, check_texts
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
@@ -143,19 +143,19 @@ def ensemble_probs(learns:list, texts:list) -> torch.Tensor:
 # %% ../nbs/06a_few_labels.ipynb #f12c1c3f
 def self_train_dls(path:Path, vocab:list, pseudo:dict, profile:Profile, bs:int|None=None) -> DataLoaders:
     "Classifier `DataLoaders`: `train/` reviews and the `pseudo`-labelled files ({file: label}) to learn from, `test/` to measure."
-    items, test = get_text_files(path, folders=['train']) + list(pseudo) + test_files(path), set(test_files(path))
+    test = test_files(path)
+    items, test_set = get_text_files(path, folders=['train']) + list(pseudo) + test, set(test)
     return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=profile.seq_len), CategoryBlock),
                      get_y=lambda f: pseudo.get(f) or parent_label(f), get_items=lambda _: items,
-                     splitter=FuncSplitter(lambda f: f in test)).dataloaders(path, path=path, bs=bs or profile.bs)
+                     splitter=FuncSplitter(lambda f: f in test_set)).dataloaders(path, path=path, bs=bs or profile.bs)
 
 def tfidf_self_train(train_files, pool_files, valid_files, corpus:list, n_per_label:int) -> dict:
     "TF-IDF + LR on `train_files`, then refitted with its `n_per_label` most confident labels of `pool_files`: accuracy on `valid_files` before and after."
     vec, clf = tfidf_fit(train_files, corpus)
     pseudo = most_confident(clf.predict_proba(vec.transform(read_texts(pool_files))), list(pool_files), list(clf.classes_), n_per_label)
-    before = tfidf_accuracy(train_files, valid_files, corpus)
-    after = tfidf_accuracy(list(train_files) + list(pseudo), valid_files, corpus,
-                           labels=[Path(f).parent.name for f in train_files] + list(pseudo.values()))
-    return dict(before=before, after=after, pseudo=len(pseudo))
+    _, clf_self = tfidf_fit(list(train_files) + list(pseudo), corpus, vec=vec,  # the same vectorizer: only the labels change
+                            labels=[Path(f).parent.name for f in train_files] + list(pseudo.values()))
+    return dict(before=tfidf_score(vec, clf, valid_files), after=tfidf_score(vec, clf_self, valid_files), pseudo=len(pseudo))
 
 def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
                vocab:list|None=None, n_per_label:int|None=None, seed:int=0) -> dict:
