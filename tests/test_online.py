@@ -12,7 +12,8 @@ from online_sim import TOY, build_home, write_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_GPU = dict(n_train=40, n_test=None, n_unsup=60, max_vocab=2000, bs=16, lm_epochs=[1, 1],
-               clas_epochs=[1, 1, 1, 2], demo_frac=1.0)  # seq_len stays the gpu profile's 80
+               clas_epochs=[1, 1, 1, 2], demo_frac=1.0,
+               max_words=100, lr_find_it=25)  # seq_len stays the gpu profile's 80
 
 @pytest.fixture(scope='module')
 def home(tmp_path_factory):

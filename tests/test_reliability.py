@@ -156,9 +156,11 @@ def test_generate_unknown_words(run):
 
 
 # ---------------------------------------------------------------- commands
-def test_cli_help():
-    for sub in ('run', 'predict', 'generate', 'pretrain'):
-        r = ulmfit(sub, '--help'); assert r.returncode == 0 and 'usage: ulmfit' in r.stdout
+def test_cli_help(capsys):
+    r = ulmfit('run', '--help'); assert r.returncode == 0 and 'usage: ulmfit run' in r.stdout  # as a command
+    for sub in ('predict', 'generate', 'pretrain'):  # the others in this process: each command pays fastai's import
+        with pytest.raises(SystemExit) as e: cli.main([sub, '--help'])
+        assert e.value.code == 0 and f'usage: ulmfit {sub}' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('args,msg', [(['predict', '  '], 'empty'), (['generate', ''], 'mpty'),

@@ -37,6 +37,8 @@ class Profile:
     pretrain_words: int      # general-domain words the pretraining lesson trains on (more needs the registries)
     pretrain_epochs: int
     demo_frac: float = 1.    # share of an epoch that a lesson's by-hand demonstration fit runs
+    lr_find_it: int = 100    # iterations of the lessons' `lr_find` (fastai's default: 100)
+    max_words: int|None = None  # each sampled review cut to its first max_words words (None: whole reviews)
     curve_steps: int = 16    # least optimizer steps per unfreezing stage at a point of the label curve (06a)
     weights: tuple = ('shipped',)  # stage-1 weights to try, in order ('wt103', 'shipped')
 
@@ -47,7 +49,7 @@ PROFILES = dict(
     tiny=Profile('tiny', n_train=40, n_test=40, n_unsup=40, max_vocab=4000, bs=16, seq_len=48,
                  lm_epochs=(1, 1), lm_lr=2e-2, clas_epochs=(1, 1, 1, 1), clas_lr=2e-2, drop_mult=0.5,
                  arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2, demo_frac=1.,
-                 curve_steps=4),
+                 max_words=100, lr_find_it=25, curve_steps=4),
     cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=6000, max_vocab=10_000, bs=32, seq_len=72,
                 lm_epochs=(1, 2), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
                 arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=40_000, pretrain_epochs=2, demo_frac=0.1,
@@ -84,11 +86,17 @@ def _overridden(prof:Profile) -> Profile:
     return dataclasses.replace(prof, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 # %% ../nbs/00_data.ipynb #53f3c940
-def _pick(files, n, rng):
-    files = sorted(files)
-    if n is None: n = len(files)  # None: all of them
+def _count(files, n) -> int:
+    "`n`, or how many `files` there are when `n` is None; an error when there are fewer than `n`."
+    if n is None: return len(files)
     if n > len(files): raise ValueError(f"Asked for {n} reviews but only {len(files)} are there.")
-    return rng.sample(files, n)
+    return n
+
+def _pick(files, n, rng): return rng.sample(sorted(files), _count(files, n))
+
+def _copy_review(src:Path, dest:Path, max_words:int|None=None):
+    if max_words is None: return shutil.copyfile(src, dest)
+    dest.write_text(' '.join(src.read_text(encoding='utf-8').split()[:max_words]), encoding='utf-8')
 
 def _data_rel(p:Path) -> str:
     "`p` relative to fastai's data folder when inside it (so a moved or copied FASTAI_HOME keeps its samples), else absolute."
@@ -103,6 +111,7 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
     src = Path(path or imdb_path())
     dest = src.with_name(f'{src.name}_{prof.name}')
     spec = dict(src=_data_rel(src), n_train=prof.n_train, n_test=prof.n_test, n_unsup=prof.n_unsup, seed=seed)
+    if prof.max_words is not None: spec['max_words'] = prof.max_words  # samples made before the field keep their spec
     if _is_complete(dest):
         old = json.loads((dest/_DONE).read_text()).get('spec') or {}
         if dict(old, src=_data_rel(old.get('src', ''))) == spec: return dest  # samples recorded before with absolute paths too
@@ -111,8 +120,7 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
     picks, rest = {}, []
     for lbl in ('neg', 'pos'):
         train = _pick((src/'train'/lbl).ls(), None, rng)
-        n = len(train) if prof.n_train is None else prof.n_train
-        if n > len(train): raise ValueError(f"Asked for {n} reviews but only {len(train)} are there.")
+        n = _count(train, prof.n_train)
         picks[f'train/{lbl}'], rest_lbl = train[:n], train[n:]
         picks[f'test/{lbl}'] = _pick((src/'test'/lbl).ls(), prof.n_test, rng)
         rest += rest_lbl
@@ -122,7 +130,7 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
     for sub, files in picks.items():
         d = tmp/sub; d.mkdir(parents=True)
         for i, f in enumerate(files):  # unsup names are made unique: offline they come from both labels
-            shutil.copyfile(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name))
+            _copy_review(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name), prof.max_words)
     sizes = dict(n_train=len(picks['train/pos']), n_test=len(picks['test/pos']), n_unsup=len(picks['unsup']))
     (tmp/_DONE).write_text(json.dumps(dict(spec=spec, sizes=sizes)))
     shutil.rmtree(dest, ignore_errors=True)
