@@ -14,6 +14,8 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
 - `self_train` the cpu run's forward classifier labels the sample's other 5,000 LM-only reviews; its 500 most confident
                per label join the 1,000 labels and a fresh classifier trains from the `base` encoder; TF-IDF gets the
                same treatment (`ulmfit_nb.few_labels.self_train`)
+- `self_train_ens` the same, with the forward + backward ensemble as the teacher (trains the cpu run's backward LM
+               and classifier first if they are missing: about half an hour)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
@@ -186,13 +188,14 @@ def report(rows) -> str:
           'Made by `python bench/levers.py` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
           'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
-    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json')):
+    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json'),
+                    ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):
         if (HERE/f).exists(): md += [f'{name}: `{json.loads((HERE/f).read_text())}`', '']
     return '\n'.join(md)
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('arms', nargs='*', default=['tfidf', 'base', 'early_stop', 'long4', 'self_train', 'all_text'])
+    p.add_argument('arms', nargs='*', default=['tfidf', 'base', 'early_stop', 'long4', 'self_train', 'all_text'])  # and self_train_ens
     p.add_argument('--seeds', nargs='*', type=int, default=[0, 1])
     a = p.parse_args()
     HERE.mkdir(exist_ok=True)
@@ -203,13 +206,14 @@ def main():
         for seed in a.seeds:
             if any(r['arm'] == arm and r['seed'] == seed for r in rows): continue
             if arm == 'tfidf': r = tfidf(seed, path)
-            elif arm == 'self_train':
+            elif arm in ('self_train', 'self_train_ens'):
                 st_path, teachers = self_train_folder(), [load_classifier(PROF, CPU_OUT)]
-                if not (HERE/'pseudo_labels.json').exists():
-                    (HERE/'pseudo_labels.json').write_text(json.dumps(pseudo_label_accuracy(st_path, teachers), indent=1))
-                st = self_train(st_path, teachers, PROF, arm_dir('self_train'), encoder=str(CPU_OUT/'models'/'lm_fwd_enc.pth'),
+                if arm == 'self_train_ens': teachers.append(load_classifier(PROF, CPU_OUT, backwards=True))
+                pl = HERE/('pseudo_labels.json' if arm == 'self_train' else 'pseudo_labels_ens.json')
+                if not pl.exists(): pl.write_text(json.dumps(pseudo_label_accuracy(st_path, teachers), indent=1))
+                st = self_train(st_path, teachers, PROF, arm_dir(arm), encoder=str(CPU_OUT/'models'/'lm_fwd_enc.pth'),
                                 vocab=vocab(), seed=seed)
-                r = dict(arm='self_train', seed=seed, accuracy=st['student'], seconds=st['seconds'], teacher=st['teacher'],
+                r = dict(arm=arm, seed=seed, accuracy=st['student'], seconds=st['seconds'], teacher=st['teacher'],
                          tfidf_before=st['tfidf'], tfidf_self=st['tfidf_self'], pseudo=st['pseudo'])
             else:
                 enc = CPU_OUT/'models'/'lm_fwd_enc.pth'

@@ -12,6 +12,7 @@ import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
+from .weights import load_weights
 from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
 from .finetune import finetune_lm, run_arch, run_stage1
 
@@ -38,9 +39,7 @@ def load_encoder_file(learn, fname:Path):
     except FileNotFoundError: raise CheckpointError(f"Encoder file {fname} is missing.") from None
     except Exception as e: raise CheckpointError(f"Encoder file {fname} is corrupt or truncated ({type(e).__name__}).") from None
     enc = get_model(learn.model)[0].module
-    try: enc.load_state_dict(clean_raw_keys(sd))
-    except RuntimeError as e: raise CheckpointError(f"{fname} does not fit this classifier (another vocab or size?): "
-                                                    f"{str(e).splitlines()[-1].strip()}") from None
+    load_weights(enc, clean_raw_keys(sd), f"Encoder file {fname}", 'classifier')
     learn.freeze()
     return learn
 
@@ -48,9 +47,8 @@ def load_stage1_encoder(learn, stage1:Stage1|None=None):
     "Load a stage-1 LM's encoder (default: the profile's first available) into classifier `learn`; then freeze."
     s1 = stage1 or stage1_weights()
     sd = s1.lm_state_dict(learn.dls.vocab[0])
-    try: get_model(learn.model)[0].module.load_state_dict({k[2:]: v for k, v in sd.items() if k.startswith('0.')})
-    except RuntimeError as e: raise CheckpointError(f"The stage-1 weights in {s1.path} don't fit this classifier: "
-                                                    f"{str(e).splitlines()[-1].strip()}") from None
+    load_weights(get_model(learn.model)[0].module, {k[2:]: v for k, v in sd.items() if k.startswith('0.')},
+                 f"The stage-1 weights in {s1.path}", 'classifier')
     learn.freeze()
     return learn
 

@@ -22,8 +22,8 @@ from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
-           'tfidf_corpus', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy', 'tfidf_baseline', 'ablation',
-           'pooled_features', 'linear_probe', 'ensemble']
+           'tfidf_corpus', 'tfidf_vectorizer', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy', 'tfidf_baseline',
+           'ablation', 'pooled_features', 'linear_probe', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -75,9 +75,13 @@ def tfidf_corpus(path:Path) -> list:
     "The texts a TF-IDF vocabulary is fitted on: every review of `path` (train, unsup, test), as the LM read them."
     return read_texts(sorted(get_text_files(path, folders=['train', 'unsup', 'test'])))
 
-def tfidf_fit(train_files, corpus:list, C:float=10., labels=None, vec=None) -> tuple:
-    "TF-IDF (1-2 grams, fitted on the texts `corpus` unless `vec` is given) and logistic regression on `train_files` (`labels`, else their folders)."
-    vec = vec or TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
+def tfidf_vectorizer(corpus:list) -> TfidfVectorizer:
+    "Word 1- and 2-gram TF-IDF, its vocabulary and IDF weights fitted on the texts `corpus`."
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
+
+def tfidf_fit(train_files, corpus:list|None, C:float=10., labels=None, vec=None) -> tuple:
+    "`tfidf_vectorizer(corpus)` (or the fitted `vec`) and logistic regression on `train_files` (`labels`, else their folders)."
+    vec = vec or tfidf_vectorizer(corpus)
     y = [Path(f).parent.name for f in train_files] if labels is None else list(labels)
     return vec, LogisticRegression(C=C, max_iter=2000).fit(vec.transform(read_texts(train_files)), y)
 

@@ -14,7 +14,8 @@ from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
-from .evaluate import test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, read_texts, check_texts
+from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
+                                read_texts, check_texts)
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
@@ -57,7 +58,7 @@ def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int) 
                     ).dataloaders(path, path=path, bs=bs)
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
-                min_steps:int|None=None, corpus:list|None=None) -> dict:
+                min_steps:int|None=None, vec=None) -> dict:
     "Held-out accuracy of `model` ('tfidf', 'scratch' or 'ulmfit') trained on `n` labels drawn by `seed` (cached)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
@@ -67,8 +68,8 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
     r = dict(model=model, labels=n, seed=seed)
     if model == 'tfidf':
-        corpus = corpus or tfidf_corpus(path)
-        r.update(accuracy=tfidf_accuracy(train, test_files(path), corpus))
+        vec = vec or tfidf_vectorizer(tfidf_corpus(path))  # a curve fits it once for all its points
+        r.update(accuracy=tfidf_score(*tfidf_fit(train, None, vec=vec), test_files(path)))
     else:
         vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
         set_seed(seed)
@@ -88,10 +89,12 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     path = path or imdb_sample(prof)
     out = run_dir(prof, out)
     sizes = sizes or curve_sizes(2*sample_sizes(path)['n_train'])
-    corpus = tfidf_corpus(path) if 'tfidf' in models else None
+    vec, rows = None, []
     with run_lock(out, 'curve'):
-        rows = [curve_point(path, prof, out, m, n, s, min_steps, corpus)
-                for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models])]
+        for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models]):
+            if m == 'tfidf' and vec is None and not stage_result(out, f'curve_tfidf_{n}_seed{s}'):
+                vec = tfidf_vectorizer(tfidf_corpus(path))  # fitted once, and only if a TF-IDF point is missing
+            rows.append(curve_point(path, prof, out, m, n, s, min_steps, vec))
     return pd.DataFrame(rows)
 
 def curve_summary(curve:pd.DataFrame) -> pd.DataFrame:

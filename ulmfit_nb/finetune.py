@@ -12,6 +12,7 @@ import numpy as np, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, fp16_if_cuda, lm_config, CheckpointError
+from .weights import load_weights
 from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
 
 # %% auto #0
@@ -35,9 +36,7 @@ def lm_learner(dls, stage1:Stage1|None=None, profile:Profile|str|None=None, back
     s1 = stage1 or stage1_weights('bwd' if backwards else 'fwd', prefer=prof.weights)
     learn = language_model_learner(dls, AWD_LSTM, config=s1.config, drop_mult=prof.drop_mult, pretrained=False,
                                    metrics=[accuracy, Perplexity()], wd=0.1, **kwargs)
-    try: learn.model.load_state_dict(s1.lm_state_dict(dls.vocab))
-    except RuntimeError as e: raise CheckpointError(f"The stage-1 weights in {s1.path} don't fit this model: "
-                                                    f"{str(e).splitlines()[-1].strip()}") from None
+    load_weights(learn.model, s1.lm_state_dict(dls.vocab), f"The stage-1 weights in {s1.path}")
     learn.freeze()
     learn.stage1 = s1
     return fp16_if_cuda(learn)

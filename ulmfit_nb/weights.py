@@ -17,8 +17,8 @@ from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
-__all__ = ['SHIPPED', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_lm_weights', 'read_itos',
-           'read_wt103', 'Stage1', 'stage1_weights']
+__all__ = ['SHIPPED', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_weights',
+           'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights']
 
 # %% ../nbs/13_weights.ipynb #a51e80be
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
@@ -62,11 +62,16 @@ def remap_lm_vocab(sd:dict, old_vocab:list, new_vocab:list) -> dict:
     sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # tied copy, not stored
     return sd
 
+def load_weights(module, sd:dict, what:str, into:str='model'):
+    "`module.load_state_dict(sd)`; weights of another size or layout end in one line naming `what` instead of a traceback."
+    try: return module.load_state_dict(sd)
+    except RuntimeError as e:
+        raise CheckpointError(f"{what} cannot be loaded into this {into} (another vocab or size?): {str(e).splitlines()[-1].strip()}") from None
+
 def load_lm_weights(model, sd:dict, old_vocab:list, new_vocab:list):
     "Load `sd` into an AWD-LSTM LM `model`, re-mapping embeddings from `old_vocab` to `new_vocab`."
     sd = remap_lm_vocab(sd, old_vocab, new_vocab)
-    try: model.load_state_dict(sd)
-    except RuntimeError as e: raise CheckpointError(f"The weights don't fit this model's architecture: {e}") from None
+    load_weights(model, sd, 'The weights')
     return model
 
 # %% ../nbs/13_weights.ipynb #46214922
