@@ -95,6 +95,7 @@ def _count(files, n) -> int:
 def _pick(files, n, rng): return rng.sample(sorted(files), _count(files, n))
 
 def _copy_review(src:Path, dest:Path, max_words:int|None=None):
+    "Copy review `src` to `dest`, cut to its first `max_words` words (whitespace joined by single spaces) if given."
     if max_words is None: return shutil.copyfile(src, dest)
     dest.write_text(' '.join(src.read_text(encoding='utf-8').split()[:max_words]), encoding='utf-8')
 

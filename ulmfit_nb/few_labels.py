@@ -15,7 +15,7 @@ from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
-                                read_texts, check_texts)
+    read_texts, check_texts)
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
