@@ -15,7 +15,7 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                per label join the 1,000 labels and a fresh classifier trains from the `base` encoder; TF-IDF gets the
                same treatment (`ulmfit_nb.few_labels.self_train`)
 - `self_train_ens` the same, with the forward + backward ensemble as the teacher (trains the cpu run's backward LM
-               and classifier first if they are missing: about half an hour)
+               and classifier first if they are missing: about 40 minutes on 2 cores)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
