@@ -57,12 +57,14 @@ def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int) 
                      get_y=parent_label, get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
                     ).dataloaders(path, path=path, bs=bs)
 
+def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
+
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
                 min_steps:int|None=None, vec=None) -> dict:
     "Held-out accuracy of `model` ('tfidf', 'scratch' or 'ulmfit') trained on `n` labels drawn by `seed` (cached)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
-    name = f'curve_{model}_{n}_seed{seed}'
+    name = _curve_name(model, n, seed)
     if (r := stage_result(out, name)): return r
     if model not in CURVE_MODELS: raise ValueError(f"Unknown model {model!r}: use one of {', '.join(CURVE_MODELS)}.")
     start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
@@ -92,7 +94,7 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     vec, rows = None, []
     with run_lock(out, 'curve'):
         for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models]):
-            if m == 'tfidf' and vec is None and not stage_result(out, f'curve_tfidf_{n}_seed{s}'):
+            if m == 'tfidf' and vec is None and not stage_result(out, _curve_name(m, n, s)):
                 vec = tfidf_vectorizer(tfidf_corpus(path))  # fitted once, and only if a TF-IDF point is missing
             rows.append(curve_point(path, prof, out, m, n, s, min_steps, vec))
     return pd.DataFrame(rows)
