@@ -16,6 +16,10 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                same treatment (`ulmfit_nb.few_labels.self_train`)
 - `self_train_ens` the same, with the forward + backward ensemble as the teacher (trains the cpu run's backward LM
                and classifier first if they are missing: about 40 minutes on 2 cores)
+- `no_eval_text` stage 2 as the cpu run's (same profile, same schedule) but the LM never reads the validation block's
+               reviews; then the `base` classifier on that LM's vocab. Against `base`, it measures what letting the LM
+               read the texts it is later judged on buys (the course's LM reads its held-out reviews' text, as
+               fastai's IMDb example does)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
@@ -28,7 +32,7 @@ import pandas as pd
 from fastai.text.all import *
 from ulmfit_nb.data import get_profile, imdb_sample, imdb_path
 from ulmfit_nb.runs import run_dir
-from ulmfit_nb.finetune import lm_learner, run_stage1, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
+from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
@@ -97,7 +101,7 @@ def pseudo_label_accuracy(path, teachers) -> dict:
     all_right = [truth[t] == ['neg', 'pos'][int(p.argmax())] for t, p in zip(texts, probs)]
     return dict(picked=len(picked), picked_accuracy=sum(right)/len(right), pool=len(pool), pool_accuracy=sum(all_right)/len(all_right))
 
-def vocab(): return json.loads((CPU_OUT/'vocab_fwd.json').read_text())
+def vocab(out=CPU_OUT): return json.loads((Path(out)/'vocab_fwd.json').read_text())
 
 def arm_dir(arm) -> Path:
     "A run folder for `arm` that knows the cpu run's model size (config_fwd.json)."
@@ -128,25 +132,44 @@ def all_text_encoder() -> tuple:
     res.write_text(json.dumps(r, indent=1))
     return enc, r
 
+def no_eval_text_folder() -> Path:
+    "The cpu sample without the validation block's reviews in unsup/ (train/ and test/ as they are)."
+    dest = DATA/'imdb_movie_reviews_cpu_noeval'
+    if (dest/'done.json').exists(): return dest
+    held = set(read_texts(get_text_files(val_folder(), folders=['test'])))
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(SAMPLE/'train', dest/'train'); shutil.copytree(SAMPLE/'test', dest/'test')
+    (dest/'unsup').mkdir()
+    for f in sorted((SAMPLE/'unsup').ls()):
+        if f.read_text(encoding='utf-8') not in held: shutil.copyfile(f, dest/'unsup'/f.name)
+    (dest/'done.json').write_text(json.dumps(dict(unsup=len((dest/'unsup').ls()))))
+    return dest
+
+def no_eval_text_encoder() -> tuple:
+    "Stage 2 of the `no_eval_text` arm: `finetune_lm` at the cpu profile on the sample minus the validation block."
+    out = HERE/'runs'/'no_eval_text'
+    lm = finetune_lm(no_eval_text_folder(), PROF, out)
+    return Path(lm['encoder']), out, {k: lm[k] for k in ('ppl', 'accuracy', 'vocab_sz', 'wall_time_s')}
+
 def score(learn, path) -> float:
     "Accuracy on the validation block (test/ of `path`)."
     dl = learn.dls.test_dl(test_files(path), with_labels=True)
     with learn.no_bar(): return float(learn.validate(dl=dl)[1])
 
-def classifier(arm, enc, seed, path) -> dict:
-    "Train the classifier of `arm` from encoder `enc` with `seed`; validation accuracy and time."
-    start, out = time.time(), arm_dir(arm)
+def classifier(arm, enc, seed, path, out=None) -> dict:
+    "Train the classifier of `arm` from encoder `enc` with `seed` (in run folder `out`); validation accuracy and time."
+    start, out = time.time(), out or arm_dir(arm)
     train = sorted(get_text_files(path, folders=['train']))
     set_seed(seed)
     if arm == 'early_stop':
         stop = label_subset(train, 200, seed)
         fit_files = [f for f in train if f not in set(stop)]
         items = fit_files + stop
-        dls = DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab(), seq_len=PROF.seq_len), CategoryBlock),
+        dls = DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab(out), seq_len=PROF.seq_len), CategoryBlock),
                         get_y=parent_label, get_items=lambda _: items,
                         splitter=lambda o: (list(range(len(fit_files))), list(range(len(fit_files), len(o))))
                        ).dataloaders(path, path=path, bs=PROF.bs)
-    else: dls = curve_dls(path, vocab(), train, PROF, bs=PROF.bs)
+    else: dls = curve_dls(path, vocab(out), train, PROF, bs=PROF.bs)
     learn = clas_learner(dls, str(enc), PROF, out)
     r = dict(arm=arm, seed=seed)
     with learn.no_bar(), learn.no_logging():
@@ -188,7 +211,7 @@ def report(rows) -> str:
           'Made by `python bench/levers.py` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
           'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
-    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json'),
+    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json'),
                     ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):
         if (HERE/f).exists(): md += [f'{name}: `{json.loads((HERE/f).read_text())}`', '']
     return '\n'.join(md)
@@ -216,11 +239,14 @@ def main():
                 r = dict(arm=arm, seed=seed, accuracy=st['student'], seconds=st['seconds'], teacher=st['teacher'],
                          tfidf_before=st['tfidf'], tfidf_self=st['tfidf_self'], pseudo=st['pseudo'])
             else:
-                enc = CPU_OUT/'models'/'lm_fwd_enc.pth'
+                enc, out = CPU_OUT/'models'/'lm_fwd_enc.pth', None
+                if arm == 'no_eval_text':
+                    enc, out, lm = no_eval_text_encoder()
+                    (HERE/'no_eval_text_lm.json').write_text(json.dumps(lm, indent=1))
                 if arm == 'all_text':
                     enc, lm = all_text_encoder()
                     (HERE/'all_text_lm.json').write_text(json.dumps(lm, indent=1))
-                r = classifier(arm, enc, seed, path)
+                r = classifier(arm, enc, seed, path, out)
             print(r, flush=True)
             rows.append(r); res_f.write_text(json.dumps(rows, indent=1))
             pd.DataFrame(rows).to_csv(HERE/'levers.csv', index=False)

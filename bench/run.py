@@ -11,7 +11,7 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 from fastai.text.all import AWD_LSTM, get_language_model, defaults, get_text_files
 from ulmfit_nb.data import get_profile, imdb_path
-from ulmfit_nb.pretrain import lm_config
+from ulmfit_nb.weights import lm_config
 from ulmfit_nb.tokenization import tokenization_speed
 from ulmfit_nb.runs import run_dir
 from ulmfit_nb.evaluate import inference_speed, tfidf_baseline

@@ -67,7 +67,7 @@ def build_wt103(models:Path, extra:int=16) -> dict:
     shipped one does, but at another size (a test can tell which file a model was built from)."""
     import torch
     from fastai.text.all import get_language_model, AWD_LSTM
-    from ulmfit_nb.pretrain import read_lm_weights, lm_config, SHIPPED
+    from ulmfit_nb.weights import read_lm_weights, lm_config, SHIPPED
     out = {}
     for d in ('fwd', 'bwd'):
         sd, vocab, arch = read_lm_weights(SHIPPED, d)

@@ -13,8 +13,8 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
 from .weights import load_weights
-from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
-from .finetune import finetune_lm, run_arch, run_stage1
+from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
+from .finetune import finetune_lm, run_arch, run_config, run_stage1
 
 # %% auto #0
 __all__ = ['UNFREEZE', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner', 'trainable_groups',
@@ -56,12 +56,15 @@ def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Pa
                  backwards:bool=False, **kwargs) -> TextLearner:
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
     prof = get_profile(profile)
-    out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
+    out, d = Path(out) if out else run_dir(prof), 'bwd' if backwards else 'fwd'
     if encoder == 'finetuned': encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
     s1 = run_stage1(out, d, prof) if encoder == 'stage1' else None  # the stage 1 this run's LM started from
     arch = s1.arch if s1 else run_arch(out, d)
-    # seq_len: the encoder must read in the chunks the batches were padded in, or it skips the start of short reviews
-    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=prof.seq_len, config=clas_config(arch),
+    # seq_len: the encoder must read in the chunks the batches were padded in, or it skips the start of short reviews;
+    # a run's own chunk length wins (runs that did not record it trained at fastai's default, 72)
+    cfg = run_config(out, d)
+    seq_len = cfg.get('seq_len', 72) if cfg else prof.seq_len
+    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=seq_len, config=clas_config(arch),
                                     drop_mult=prof.drop_mult, pretrained=False, metrics=accuracy, path=out,
                                     model_dir='models', **kwargs)
     if s1: load_stage1_encoder(learn, s1)
@@ -86,7 +89,7 @@ def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, m
         else: learn.freeze_to(to)
         groups = trainable_groups(learn)
         if sname and (r := stage_result(out, sname)):
-            learn.load(sname, with_opt=False); rows.append(r); continue
+            learn.load(sname, with_opt=False, weights_only=True); rows.append(r); continue
         lr = prof.clas_lr * f
         lrs = lr if i == 0 else slice(lr/2.6**4, lr)
         start = time.time()
@@ -118,19 +121,16 @@ def train_classifier(path:Path|None=None, profile:Profile|str|None=None, out:Pat
     prof = get_profile(profile)
     out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
     name = name or f'clas_{d}'
-    if (res := stage_result(out, name)): return res
-    with run_lock(out, name):
-        if (res := stage_result(out, name)): return res
-        path = path or imdb_sample(prof)
-        start = time.time()
-        vocab = json.loads(Path(finetune_lm(path, prof, out, backwards=backwards)['vocab']).read_text())
-        dls = clas_dls(path, vocab, prof, backwards=backwards)
-        learn = clas_learner(dls, encoder, prof, out, backwards=backwards)
+    def train() -> dict:
+        data, start = path or imdb_sample(prof), time.time()
+        vocab = json.loads(Path(finetune_lm(data, prof, out, backwards=backwards)['vocab']).read_text())
+        learn = clas_learner(clas_dls(data, vocab, prof, backwards=backwards), encoder, prof, out, backwards=backwards)
         rows = gradual_unfreeze(learn, prof, name)
         learn.save(name, with_opt=False)
-        return save_result(out, name, dict(stages=rows, accuracy=rows[-1]['accuracy'], encoder=str(encoder),
-                                           backwards=backwards, wall_time_s=round(time.time()-start, 1),
-                                           model=str(out/'models'/f'{name}.pth'), vocab=str(out/f'vocab_{d}.json')))
+        return dict(stages=rows, accuracy=rows[-1]['accuracy'], encoder=str(encoder), backwards=backwards,
+                    wall_time_s=round(time.time()-start, 1), model=str(out/'models'/f'{name}.pth'),
+                    vocab=str(out/f'vocab_{d}.json'))
+    return cached_stage(out, name, train)
 
 def load_classifier(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, name:str|None=None,
                     path:Path|None=None) -> TextLearner:
@@ -139,6 +139,6 @@ def load_classifier(profile:Profile|str|None=None, out:Path|None=None, backwards
     res = train_classifier(path, prof, out, backwards=backwards, name=name)
     vocab = json.loads(Path(res['vocab']).read_text())
     learn = clas_learner(clas_dls(path or imdb_sample(prof), vocab, prof, backwards), None, prof, out, backwards)
-    try: return learn.load(Path(res['model']).stem, with_opt=False)
+    try: return learn.load(Path(res['model']).stem, with_opt=False, weights_only=True)
     except Exception as e: raise CheckpointError(f"Classifier weights {res['model']} could not be loaded "
                                                  f"({type(e).__name__}); delete the run folder to retrain.") from None

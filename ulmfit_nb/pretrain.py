@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import get_profile, Profile
-from .offline_imdb import _reachable, _download, _note, DownloadError
+from .offline_imdb import building
 from .corpus import CorpusSource, CORPUS_SOURCES, chunk_text, build_corpus, sample_corpus, write_model_card
 from .weights import (CheckpointError, save_lm_weights, read_lm_weights, remap_lm_vocab, load_lm_weights, read_itos,
-                               read_wt103, Stage1, stage1_weights, SHIPPED)
+                               read_wt103, lm_config, Stage1, stage1_weights, SHIPPED)
 
 # %% auto #0
-__all__ = ['ASSETS', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_config', 'token_dls', 'pretrain_learner',
-           'fp16_if_cuda', 'pretrain']
+__all__ = ['ASSETS', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'token_dls', 'pretrain_learner', 'fp16_if_cuda',
+           'pretrain']
 
 # %% ../nbs/02_pretraining.ipynb #34a559d5
 ASSETS = Path(str(resources.files('ulmfit_nb')))/'assets'
@@ -48,15 +48,14 @@ def tokenize_corpus(corpus:Path, max_vocab:int=12_000, min_freq:int=3, n_workers
             for s in ('train', 'valid')}
     vocab = make_vocab(Counter(t for d in toks['train'] for t in d), min_freq=min_freq, max_vocab=max_vocab)
     o2i = defaultdict(int, {w: i for i, w in enumerate(vocab)})  # 0 is xxunk
-    tmp = Path(str(out)+'.partial'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     arrays = {}
     for s, docs in toks.items():
         arrays[f'{s}_ids'] = np.array([o2i[t] for d in docs for t in d], dtype=np.int32)
         arrays[f'{s}_lens'] = np.array([len(d) for d in docs], dtype=np.int64)
-    np.savez(tmp/'ids.npz', **arrays)
-    (tmp/'vocab.json').write_text(json.dumps(list(vocab)))
-    (tmp/'spec.json').write_text(json.dumps(spec))
-    shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
+    with building(out) as tmp:  # appendix 12: complete or absent
+        np.savez(tmp/'ids.npz', **arrays)
+        (tmp/'vocab.json').write_text(json.dumps(list(vocab)))
+        (tmp/'spec.json').write_text(json.dumps(spec))
     return out
 
 def load_tokens(tok_dir:Path):
@@ -66,12 +65,6 @@ def load_tokens(tok_dir:Path):
     return split('train'), split('valid'), json.loads((Path(tok_dir)/'vocab.json').read_text())
 
 # %% ../nbs/02_pretraining.ipynb #4da2adb9
-def lm_config(emb_sz:int, n_hid:int, n_layers:int) -> dict:
-    "A complete AWD-LSTM LM config with the given sizes (fastai needs every key)."
-    cfg = awd_lstm_lm_config.copy()
-    cfg.update(emb_sz=emb_sz, n_hid=n_hid, n_layers=n_layers)
-    return cfg
-
 def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False, device=None) -> DataLoaders:
     "`DataLoaders` over numericalized documents, as fastai builds them for a language model."
     flip = (lambda ds: [d.flip(0) for d in ds]) if backwards else (lambda ds: ds)

@@ -19,7 +19,7 @@ def _atomic_write(path:Path, write):
     write(tmp); os.replace(tmp, path)
 
 # %% auto #0
-__all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'EpochCheckpoint', 'fit_resumable']
+__all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'cached_stage', 'EpochCheckpoint', 'fit_resumable']
 
 # %% ../nbs/10_runs.ipynb #9dd9d6a0
 def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
@@ -51,6 +51,13 @@ def save_result(out:Path, name:str, res:dict) -> dict:
     "Mark stage `name` finished with results `res`."
     _atomic_write(Path(out)/f'{name}.done.json', lambda f: f.write_text(json.dumps(res, indent=1, default=float)))
     return res
+
+def cached_stage(out:Path, name:str, compute) -> dict:
+    "Stage `name` of run `out`: its saved results, else `compute()` run once under the stage's lock and saved."
+    if (res := stage_result(out, name)): return res
+    with run_lock(out, name):
+        if (res := stage_result(out, name)): return res  # another process finished it while we waited
+        return save_result(out, name, compute())
 
 # %% ../nbs/10_runs.ipynb #2c9dc9ec
 class EpochCheckpoint(Callback):

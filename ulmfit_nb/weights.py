@@ -17,11 +17,17 @@ from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
-__all__ = ['SHIPPED', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_weights',
+__all__ = ['SHIPPED', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_weights',
            'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights']
 
 # %% ../nbs/13_weights.ipynb #a51e80be
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
+
+def lm_config(emb_sz:int, n_hid:int, n_layers:int) -> dict:
+    "A complete AWD-LSTM LM config with the given sizes (fastai needs every key)."
+    cfg = awd_lstm_lm_config.copy()
+    cfg.update(emb_sz=emb_sz, n_hid=n_hid, n_layers=n_layers)
+    return cfg
 
 def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd', card:dict|None=None):
     "Save `model`'s LM weights (fp16 state dict) with `vocab.json` and `config.json` into folder `path`."
@@ -119,7 +125,7 @@ class Stage1:
         if self.kind == 'wt103': return _arch_of(read_wt103(self.path, mmap=True)[0])
         return json.loads((self.path/'config.json').read_text())['arch']
     @property
-    def config(self) -> dict: return {**awd_lstm_lm_config, **self.arch}  # fastai's full LM config at this size
+    def config(self) -> dict: return lm_config(**self.arch)
     @property
     def vocab(self) -> list:
         "The vocabulary these weights were trained with."
