@@ -116,6 +116,8 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
         rest += rest_lbl
     unsup = (src/'unsup').ls() if (src/'unsup').exists() else []
     pool = [o for o in unsup if o.suffix == '.txt'] or rest
+    labelled = {f.read_text(encoding='utf-8') for k, fs in picks.items() if k.startswith('train') for f in fs}
+    pool = [o for o in pool if o.read_text(encoding='utf-8') not in labelled]  # IMDb repeats some reviews word for word
     picks['unsup'] = _pick(pool, len(pool) if prof.n_unsup is None else min(prof.n_unsup, len(pool)), rng)
     sizes = dict(n_train=len(picks['train/pos']), n_test=len(picks['test/pos']), n_unsup=len(picks['unsup']))
     with building(dest, dict(spec=spec, sizes=sizes)) as tmp:  # appendix 12: complete or absent, never half-made
