@@ -74,19 +74,21 @@ def all_text_folder() -> Path:
     (dest/'done.json').write_text(json.dumps(dict(n=i+1)))
     return dest
 
-def self_train_folder() -> Path:
-    "The validation folder plus unsup/: the sample's LM-only reviews that are not in the validation block."
-    dest = DATA/'imdb_movie_reviews_cpu_st'
+def _with_unlabelled(dest:Path, base:Path) -> Path:
+    "`base`'s train/ and test/ plus unsup/: the sample's LM-only reviews that are not in the validation block (cached)."
     if (dest/'done.json').exists(): return dest
-    val = val_folder()
+    held = set(read_texts(get_text_files(val_folder(), folders=['test'])))
     shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(val/'train', dest/'train'); shutil.copytree(val/'test', dest/'test')
-    held = set(read_texts(get_text_files(val, folders=['test'])))
+    shutil.copytree(base/'train', dest/'train'); shutil.copytree(base/'test', dest/'test')
     (dest/'unsup').mkdir()
     for f in sorted((SAMPLE/'unsup').ls()):
         if f.read_text(encoding='utf-8') not in held: shutil.copyfile(f, dest/'unsup'/f.name)
     (dest/'done.json').write_text(json.dumps(dict(unsup=len((dest/'unsup').ls()))))
     return dest
+
+def self_train_folder() -> Path:
+    "The validation folder plus the sample's LM-only reviews outside the validation block, for the teachers to label."
+    return _with_unlabelled(DATA/'imdb_movie_reviews_cpu_st', val_folder())
 
 def pseudo_label_accuracy(path, teachers) -> dict:
     "How often the teachers' picks (the pseudo-labels) are right: the offline copy knows the pool's labels."
@@ -134,16 +136,7 @@ def all_text_encoder() -> tuple:
 
 def no_eval_text_folder() -> Path:
     "The cpu sample without the validation block's reviews in unsup/ (train/ and test/ as they are)."
-    dest = DATA/'imdb_movie_reviews_cpu_noeval'
-    if (dest/'done.json').exists(): return dest
-    held = set(read_texts(get_text_files(val_folder(), folders=['test'])))
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(SAMPLE/'train', dest/'train'); shutil.copytree(SAMPLE/'test', dest/'test')
-    (dest/'unsup').mkdir()
-    for f in sorted((SAMPLE/'unsup').ls()):
-        if f.read_text(encoding='utf-8') not in held: shutil.copyfile(f, dest/'unsup'/f.name)
-    (dest/'done.json').write_text(json.dumps(dict(unsup=len((dest/'unsup').ls()))))
-    return dest
+    return _with_unlabelled(DATA/'imdb_movie_reviews_cpu_noeval', SAMPLE)
 
 def no_eval_text_encoder() -> tuple:
     "Stage 2 of the `no_eval_text` arm: `finetune_lm` at the cpu profile on the sample minus the validation block."
@@ -211,7 +204,8 @@ def report(rows) -> str:
           'Made by `python bench/levers.py` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
           'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
-    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'), ('self-training pseudo-labels', 'pseudo_labels.json'),
+    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'),
+                    ('self-training pseudo-labels', 'pseudo_labels.json'),
                     ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):
         if (HERE/f).exists(): md += [f'{name}: `{json.loads((HERE/f).read_text())}`', '']
     return '\n'.join(md)
