@@ -23,6 +23,7 @@ def main(work, out):
         res['a_notebooks'] = [dict(notebook=n, status=s, seconds=float(t)) for n, s, t in rows]
     res['b_run'] = _load(work/'part_b.json')
     res['c_bench'] = _load(work/'part_c.json')
+    res['s_stage2'] = _load(work/'part_s.json') or _load(out/'stage2.json')
     (out/'gpu_check.json').write_text(json.dumps(res, indent=1, default=str))
 
     env = res['env'] or {}
@@ -31,8 +32,8 @@ def main(work, out):
           f"Python {env.get('python')} · {env.get('cpus')} CPUs · install {_f(env.get('install_s'), '{:.0f}')} s, "
           f"imports ok: {env.get('imports_ok')}", '']
     if 'a_notebooks' in res:
-        a = res['a_notebooks']
-        md += ['## (a) notebooks under `nbdev-test --n-workers 0` (tiny profile)', '',
+        a = [r for r in res['a_notebooks'] if not r['notebook'].startswith('(')]  # '(all, …)': the whole run's row
+        md += ['## (a) notebooks under `nbdev-test` on CUDA (tiny profile)', '',
                f"{sum(r['status'] == 'pass' for r in a)}/{len(a)} passed, {sum(r['seconds'] for r in a):.0f} s in all.", '',
                '| notebook | result | seconds |', '|---|---|---|']
         md += [f"| {r['notebook']} | {r['status']} | {r['seconds']:.0f} |" for r in a] + ['']
@@ -69,6 +70,19 @@ def main(work, out):
         for p in c.get('projections', []):
             md += [f"**Projection, {p['name']}: {p['total_min']:.0f} min** — " + '; '.join(
                 f"{k} {v:.1f} min" for k, v in p['parts_min'].items()), '', f"Basis: {p['basis']}", '']
+    st = res['s_stage2']
+    if st:
+        md += ['## (s) stage 2 on every offline review text (bench/gpu_stage2.py)', '',
+               f"texts {st.get('texts')}; train tokens {st.get('train_tokens')}; vocab {st.get('vocab_sz')}; "
+               f"tokenize {st.get('tokenize_s')} s; epochs {st.get('lm_epochs')} (fit: {st.get('epochs_that_fit')})", '']
+        for d in ('fwd', 'bwd'):
+            r = st.get(d)
+            if isinstance(r, dict):
+                md += [f"- {d}: perplexity {_f(r.get('ppl'), '{:.1f}')}, accuracy {_f(r.get('accuracy'), '{:.3f}')}, "
+                       f"{_f(r.get('wall_time_s'), '{:.0f}')} s, {r.get('tar_mb')} MB"]
+            elif r: md += [f"- {d}: {r}"]
+        if st.get('error'): md += [f"error: {st['error']}"]
+        md += ['']
     (out/'gpu_check.md').write_text('\n'.join(md) + '\n')
 
 

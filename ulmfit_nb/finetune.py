@@ -17,18 +17,23 @@ from .weights import load_weights
 from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
 
 # %% auto #0
-__all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1',
-           'lm_from_run', 'finetuned_lm']
+__all__ = ['lm_workers', 'lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch',
+           'run_stage1', 'lm_from_run', 'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
+def lm_workers() -> int:
+    "Processes that make LM batches: 0 (the training process itself, fastai's default) on a CPU; on CUDA, up to 8."
+    return min(8, max(0, defaults.cpus - 1)) if torch.cuda.is_available() else 0
+
 def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
-           folders=('train', 'unsup', 'test')) -> DataLoaders:
+           folders=('train', 'unsup', 'test'), num_workers:int|None=None) -> DataLoaders:
     "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out."
     prof = get_profile(profile)
+    num_workers = lm_workers() if num_workers is None else num_workers
     block = TextBlock.from_folder(path, is_lm=True, seq_len=prof.seq_len, max_vocab=prof.max_vocab, backwards=backwards)
     dblock = DataBlock(blocks=block, get_items=partial(get_text_files, folders=list(folders)),
                        splitter=RandomSplitter(0.1, seed=seed))
-    return dblock.dataloaders(path, path=path, bs=prof.bs, seq_len=prof.seq_len)
+    return dblock.dataloaders(path, path=path, bs=prof.bs, seq_len=prof.seq_len, num_workers=num_workers)
 
 # %% ../nbs/03_lm_finetuning.ipynb #38a0613e
 def lm_learner(dls, stage1:Stage1|None=None, profile:Profile|str|None=None, backwards:bool=False, **kwargs) -> LMLearner:

@@ -6,7 +6,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/offline_imdb.html.md"""
 
 # %% ../nbs/12_offline_imdb.ipynb #dbe63d87
 from __future__ import annotations
-import csv, json, os, shutil, socket, sys
+import csv, json, os, shutil, socket, sys, uuid
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -21,14 +21,28 @@ _DONE = '.complete.json'  # written last: a folder without it was interrupted
 
 def _is_complete(path:Path) -> bool: return (Path(path)/_DONE).exists()
 
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
 @contextmanager
 def building(dest:Path, done:dict|None=None):
     "Build folder `dest` in a `.partial` sibling that replaces it only if the block finishes (recording `done` in `.complete.json`)."
-    dest = Path(dest); tmp = dest.with_name(dest.name + '.partial')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    for old in dest.parent.glob(dest.name + '.partial-*'):  # left by a killed process
+        pid = old.name.split('-')[-2]
+        if pid.isdigit() and not _alive(int(pid)): shutil.rmtree(old, ignore_errors=True)
+    # one sibling per builder: two processes (two notebooks, parallel `nbdev-test`) may build the same folder at once
+    tmp = dest.with_name(f'{dest.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+    tmp.mkdir()
     try: yield tmp
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    if done is not None: (tmp/_DONE).write_text(json.dumps(done, indent=1))
+    if done is not None:
+        if _is_complete(dest) and json.loads((dest/_DONE).read_text()) == json.loads(json.dumps(done)):
+            shutil.rmtree(tmp, ignore_errors=True); return  # another builder finished the same folder: keep theirs (it may be in use)
+        (tmp/_DONE).write_text(json.dumps(done, indent=1))
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
 
