@@ -11,20 +11,16 @@ from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .pretrain import fp16_if_cuda
+from .pretrain import fp16_if_cuda, lm_workers
 from .weights import Stage1, stage1_weights, lm_config, CheckpointError
 from .weights import load_weights
 from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
 
 # %% auto #0
-__all__ = ['lm_workers', 'lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch',
-           'run_stage1', 'lm_from_run', 'finetuned_lm']
+__all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1',
+           'lm_from_run', 'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
-def lm_workers() -> int:
-    "Processes that make LM batches: 0 (the training process itself, fastai's default) on a CPU; on CUDA, up to 8."
-    return min(8, max(0, defaults.cpus - 1)) if torch.cuda.is_available() else 0
-
 def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
            folders=('train', 'unsup', 'test'), num_workers:int|None=None) -> DataLoaders:
     "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out."

@@ -19,8 +19,8 @@ from .weights import (CheckpointError, save_lm_weights, read_lm_weights, remap_l
                                read_wt103, lm_config, Stage1, stage1_weights, SHIPPED)
 
 # %% auto #0
-__all__ = ['ASSETS', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'token_dls', 'pretrain_learner', 'fp16_if_cuda',
-           'pretrain']
+__all__ = ['ASSETS', 'general_corpus', 'tokenize_corpus', 'load_tokens', 'lm_workers', 'token_dls', 'pretrain_learner',
+           'fp16_if_cuda', 'pretrain']
 
 # %% ../nbs/02_pretraining.ipynb #34a559d5
 ASSETS = Path(str(resources.files('ulmfit_nb')))/'assets'
@@ -65,11 +65,18 @@ def load_tokens(tok_dir:Path):
     return split('train'), split('valid'), json.loads((Path(tok_dir)/'vocab.json').read_text())
 
 # %% ../nbs/02_pretraining.ipynb #4da2adb9
-def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False, device=None) -> DataLoaders:
+def lm_workers() -> int:
+    "Processes that make LM batches: 0 (the training process itself, fastai's default) on a CPU; on CUDA, up to 8."
+    return min(8, max(0, defaults.cpus - 1)) if torch.cuda.is_available() else 0
+
+def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False, device=None,
+              num_workers:int|None=None) -> DataLoaders:
     "`DataLoaders` over numericalized documents, as fastai builds them for a language model."
     flip = (lambda ds: [d.flip(0) for d in ds]) if backwards else (lambda ds: ds)
-    trn = LMDataLoader(flip(train_docs), bs=bs, seq_len=seq_len, shuffle=True)
-    val = LMDataLoader(flip(valid_docs), bs=min(bs, max(1, sum(map(len, valid_docs))//(seq_len+1))), seq_len=seq_len)
+    nw = lm_workers() if num_workers is None else num_workers
+    trn = LMDataLoader(flip(train_docs), bs=bs, seq_len=seq_len, shuffle=True, num_workers=nw)
+    val = LMDataLoader(flip(valid_docs), bs=min(bs, max(1, sum(map(len, valid_docs))//(seq_len+1))), seq_len=seq_len,
+                       num_workers=nw)
     dls = DataLoaders(trn, val, device=device or default_device())
     dls.vocab = vocab
     return dls
