@@ -20,7 +20,7 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                reviews; then the `base` classifier on that LM's vocab. Against `base`, it measures what letting the LM
                read the texts it is later judged on buys (the course's LM reads its held-out reviews' text, as
                fastai's IMDb example does)
-- `shipped_stage2` a stage-2 LM fine-tuned on a GPU on every offline review text (25,000 IMDb reviews + 8,530
+- `gpu_stage2` a stage-2 LM fine-tuned on a GPU on every offline review text (25,000 IMDb reviews + 8,530
                Rotten Tomatoes snippets; `bench/gpu_stage2.py`, 1 frozen + 1 unfrozen epoch, all the lease allowed),
                from bench/gpu/stage2/ (its weights are git-ignored: remake them with that script); then the `base`
                classifier
@@ -169,9 +169,9 @@ def install_stage2(out:Path, direction:str='fwd', seq_len:int=72, src:Path|None=
                                        wall_time_s=card['wall_time_s'], device=card['device'],
                                        encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{direction}.json')))
 
-def shipped_stage2_encoder() -> tuple:
-    "The `shipped_stage2` arm's run folder, holding the GPU-made stage-2 LM."
-    out = HERE/'runs'/'shipped_stage2'
+def gpu_stage2_encoder() -> tuple:
+    "The `gpu_stage2` arm's run folder, holding the GPU-made stage-2 LM."
+    out = HERE/'runs'/'gpu_stage2'
     res = stage_result(out, 'lm_fwd') or install_stage2(out, 'fwd', seq_len=PROF.seq_len)
     return Path(res['encoder']), out
 
@@ -279,7 +279,7 @@ def main():
                 if arm == 'no_eval_text':
                     enc, out, lm = no_eval_text_encoder()
                     (HERE/'no_eval_text_lm.json').write_text(json.dumps(lm, indent=1))
-                if arm == 'shipped_stage2': enc, out = shipped_stage2_encoder()
+                if arm == 'gpu_stage2': enc, out = gpu_stage2_encoder()
                 if arm == 'all_text':
                     enc, lm = all_text_encoder()
                     (HERE/'all_text_lm.json').write_text(json.dumps(lm, indent=1))
