@@ -11,7 +11,7 @@ from ulmfit_nb.pretrain import CheckpointError
 from online_sim import TOY, build_home, write_guard
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY_GPU = dict(n_train=40, n_test=None, n_unsup=60, max_vocab=2000, bs=16, lm_epochs=[1, 1],
+TOY_GPU = dict(n_train=None, n_test=None, n_unsup=60, max_vocab=2000, bs=16, lm_epochs=[1, 1],
                clas_epochs=[1, 1, 1, 2], demo_frac=1.0,
                max_words=100, lr_find_it=25)  # seq_len stays the gpu profile's 80
 
@@ -47,7 +47,7 @@ def test_pipeline_uses_the_downloads(home):
     out, fh = home['out'], home['fh']
     rep = json.loads((out/'report.json').read_text())
     assert rep['stage1'] == 'wt103' and Path(rep['data']) == fh/'data'/'imdb'
-    assert rep['sizes'] == dict(n_train=40, n_test=45, n_unsup=60)  # n_test None: every held-out review
+    assert rep['sizes'] == dict(n_train=45, n_test=45, n_unsup=60)  # None: every review there is, as at `gpu`
     for d in ('fwd', 'bwd'):
         cfg = json.loads((out/f'config_{d}.json').read_text())
         assert cfg['arch'] == TOY and cfg['seq_len'] == 80
@@ -56,10 +56,15 @@ def test_pipeline_uses_the_downloads(home):
     sd = torch.load(out/'models'/'clas_stage1.pth', map_location='cpu', weights_only=True)
     assert sd['0.module.rnns.0.weight_hh_l0_raw'].shape == (4*TOY['n_hid'], TOY['n_hid'])
     assert {r['model'].split()[-1] for r in rep['ablation']} >= {'scratch', 'stage1', 'finetuned'}
+    # --full's linear probes read the wt103 encoders at their size, and the report says what limits the classifier
+    n_feat = 3*TOY['n_hid']*(TOY['n_layers'] - 1) + 3*TOY['emb_sz']
+    assert [r['n_features'] for r in rep['probe']['rows']] == [n_feat]*3, rep['probe']
+    assert cli.versus_tfidf(rep)['verdict'] in (out/'report.md').read_text()
     assert 'stage 1: wt103 weights from' in r.stdout
 
 def test_lessons_at_gpu_with_the_downloads(home):
-    nbs = ['index.ipynb', '03_lm_finetuning.ipynb', '05_classifier.ipynb', '06_evaluation.ipynb']
+    nbs = ['index.ipynb', '01_tokenization.ipynb', '03_lm_finetuning.ipynb', '05_classifier.ipynb', '06_evaluation.ipynb',
+           '08_distributed.ipynb']  # 08: one GPU or none, so two CPU processes at `tiny` size
     for nb in nbs: _run(['nbdev-test', '--n-workers', '0', f'nbs/{nb}'], home['env'])
     _no_network(home)
 

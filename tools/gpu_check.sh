@@ -19,11 +19,13 @@
 #
 # Environment knobs (seconds unless said):
 #   GPU_CHECK_QUICK=1      rehearsal sizes: (a) two notebooks, (b) --profile tiny, (c) tiny models, few steps
-#   GPU_CHECK_PARTS="A c b" which parts, in this order (default A c b: the notebooks in the background while the
-#                          speed test and then (b) run; the lease of 2026-11-27 ran "A s c"); "a" runs the notebooks one `nbdev-test` each in the foreground, "A" all of them
+#   GPU_CHECK_PARTS="A b s" which parts, in this order (default A b s: the notebooks in the background while (b)
+#                          and then, if time is left, (s) run; (c) was measured on 2026-11-27, when the lease ran "A s c"); "a" runs the notebooks one `nbdev-test` each in the foreground, "A" all of them
 #                          in one `nbdev-test --n-workers GPU_CHECK_A_WORKERS` (default 0: one at a time) in the
 #                          background, waited for at the end
 #   GPU_CHECK_T_S=330      timeout of part (s)
+#   GPU_CHECK_S_ARGS       arguments of bench/gpu_stage2.py (default '--directions fwd --max-unfrozen 1': the same
+#                          stage 2 as on 2026-11-27, forward only, so its tokens/s shows what lm_dls's workers buy)
 #   GPU_CHECK_B_OVERRIDES  ULMFIT_PROFILE_OVERRIDES for (b) (default '{"lm_epochs": [1, 2]}'; '' for the profile)
 #   GPU_CHECK_BUDGET=560   total seconds for everything (the device tool's limit is 600: leave room to copy back)
 #   GPU_CHECK_T_C=110 GPU_CHECK_T_A=420 GPU_CHECK_T_NB=150   per-part / per-notebook timeouts;
@@ -39,7 +41,7 @@ OUTD=${1:-${OUT:-$REPO/gpu_check_out}}
 mkdir -p "$OUTD"; OUTD=$(cd "$OUTD" && pwd)
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 QUICK=${GPU_CHECK_QUICK:-0}
-PARTS=${GPU_CHECK_PARTS:-A c b}
+PARTS=${GPU_CHECK_PARTS:-A b s}
 BUDGET=${GPU_CHECK_BUDGET:-560}
 T_C=${GPU_CHECK_T_C:-110}; T_A=${GPU_CHECK_T_A:-420}; T_NB=${GPU_CHECK_T_NB:-150}
 WHL=${GPU_CHECK_WHL:-$REPO/.whl}
@@ -187,8 +189,9 @@ part_s() {
   [ "$T" -gt 60 ] || { log "(s) skipped: no time left"; return; }
   log "(s) bench/gpu_stage2.py, timeout ${T}s"
   local q=(); [ "$QUICK" = 1 ] && q=(--quick)
+  local args=(${GPU_CHECK_S_ARGS:---directions fwd --max-unfrozen 1})
   FASTAI_HOME="$WORK/fastai_s" TMPDIR="$WORK" timeout -k 10 "$T" python3 "$REPO/bench/gpu_stage2.py" "${q[@]}" \
-    --out "$OUTD" --budget $(( T - 25 )) > "$LOGS/log_s.txt" 2>&1
+    "${args[@]}" --out "$OUTD" --budget $(( T - 25 )) > "$LOGS/log_s.txt" 2>&1
   local rc=$?; log "(s) rc=$rc"; cp "$OUTD/stage2.json" "$WORK/part_s.json" 2>/dev/null || echo "{\"error\": \"rc $rc\"}" > "$WORK/part_s.json"
 }
 

@@ -50,6 +50,7 @@ def main(work, out):
                    f"| TF-IDF + LR, same labels | {_f(rep.get('tfidf', {}).get('accuracy'))} |",
                    f"| LM perplexity / accuracy | {_f(rep.get('lm', {}).get('ppl'), '{:.1f}')} / {_f(rep.get('lm', {}).get('accuracy'), '{:.3f}')} |",
                    f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |",
+                   f"| stage-2 tokens/s (unfrozen epochs, validation included) | {_lm_speed(rep.get('lm', {}))} |",
                    f"| stage times (s) | {', '.join(f'{k} {v:.0f}' for k, v in (rep.get('stage_times_s') or {}).items())} |", '']
         else:
             md += [f"No report: rc {b.get('rc')}{' (timed out)' if b.get('timed_out') else ''} after "
@@ -79,11 +80,16 @@ def main(work, out):
             r = st.get(d)
             if isinstance(r, dict):
                 md += [f"- {d}: perplexity {_f(r.get('ppl'), '{:.1f}')}, accuracy {_f(r.get('accuracy'), '{:.3f}')}, "
-                       f"{_f(r.get('wall_time_s'), '{:.0f}')} s, {r.get('tar_mb')} MB"]
+                       f"{_f(r.get('wall_time_s'), '{:.0f}')} s, {r.get('tar_mb')} MB, "
+                       f"unfrozen epochs {r.get('unfrozen_tokens_per_s') or '—'} tokens/s (2026-11-27, no workers: about 70,000)"]
             elif r: md += [f"- {d}: {r}"]
         if st.get('error'): md += [f"error: {st['error']}"]
         md += ['']
     (out/'gpu_check.md').write_text('\n'.join(md) + '\n')
 
+
+def _lm_speed(lm:dict) -> str:
+    s = (lm.get('fit_s') or {}).get('unfrozen')
+    return f"{lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} ({lm['epochs'][1]} epochs of {lm['tokens_per_epoch']:,} tokens in {s:.0f} s)" if s else '—'
 
 if __name__ == '__main__': main(*sys.argv[1:3])

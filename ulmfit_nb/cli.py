@@ -13,15 +13,16 @@ from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
 from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
-from .runs import run_dir
+from .runs import run_dir, cached_stage
 from .finetune import finetune_lm, lm_from_run
-from .classifier import train_classifier, clas_learner
-from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
+from .classifier import train_classifier, clas_learner, load_classifier
+from .evaluate import (tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files,
+                                 encoder_probes, PROBED)
 from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins
 
 # %% auto #0
-__all__ = ['saved_classifier', 'saved_lm', 'write_plots', 'write_report', 'run_pipeline', 'main']
+__all__ = ['saved_classifier', 'saved_lm', 'versus_tfidf', 'write_plots', 'write_report', 'run_pipeline', 'main']
 
 # %% ../nbs/07_cli.ipynb #8be54d9f
 def _vocab(out:Path, d:str) -> list:
@@ -52,6 +53,36 @@ def saved_lm(out:Path, backwards:bool=False):
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
     return _load(lm_from_run(dls, out, backwards), f'lm_{d}')
+
+# %% ../nbs/07_cli.ipynb #5799834e
+def versus_tfidf(rep:dict) -> dict:
+    "A run's classifiers against its TF-IDF baseline (points above it), and what the evidence says limits ULMFiT."
+    t = rep['tfidf']['accuracy']
+    models = {'forward classifier': rep['evaluation']['accuracy']}
+    if 'ensemble' in rep: models['forward + backward ensemble'] = rep['ensemble']['ensemble']
+    trained = max(models.values())
+    frozen = [r for r in rep.get('probe', {}).get('rows', []) if r['encoder'] in PROBED]
+    probe = max((max(r['last_layer'], r['all_layers']) for r in frozen), default=None)
+    if probe is not None: models['best linear probe of a frozen encoder'] = probe
+    if trained > t: verdict = f"ULMFiT beats TF-IDF by {100*(trained - t):.1f} points on these labels."
+    elif probe is None:
+        verdict = ("ULMFiT does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear probes that tell "
+                   "whether the encoder or stage 3's training is the limit.")
+    elif probe <= t:
+        verdict = (f"The encoder is the limit: the best linear probe of the frozen stage-1 and stage-2 features ({probe:.3f}) "
+                   f"does not reach TF-IDF ({t:.3f}) either, so no head or schedule will close the gap; a stronger language "
+                   "model will (more general text in stage 1, more IMDb text in stage 2: notebooks 06 and 06a).")
+    else:
+        verdict = (f"The features are not the limit: a linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF "
+                   f"({t:.3f}) where the trained classifier does not, so look at how stage 3 trains (schedule, dropout, "
+                   "labels: the levers of notebook 06a).")
+    return dict(tfidf=t, rows=[dict(model=m, accuracy=a, points=round(100*(a - t), 1)) for m, a in models.items()],
+                verdict=verdict)
+
+def _speed(lm:dict) -> str:
+    "' (N tokens/s)' of stage 2's unfrozen epochs, validation included, when this run timed them."
+    s = (lm.get('fit_s') or {}).get('unfrozen')
+    return f" ({lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} tokens/s)" if s else ''
 
 # %% ../nbs/07_cli.ipynb #e6602f0c
 def _plot(fname:Path, draw):
@@ -98,13 +129,22 @@ def write_report(out:Path, rep:dict) -> Path:
           f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['sizes']['n_train']} labelled reviews, "
           f"{2*rep['sizes']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
-          f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s |"]
+          f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s{_speed(lm)} |"]
     md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
     md += [f"| held-out test | **accuracy {ev['accuracy']:.4f}** | |"]
     if 'tfidf' in rep: md += [f"| TF-IDF + LR baseline, same labels | accuracy {rep['tfidf']['accuracy']:.4f} | {rep['tfidf']['seconds']:.0f} s |"]
     if 'ensemble' in rep: md += [f"| fwd + bwd ensemble | accuracy {rep['ensemble']['ensemble']:.4f} (bwd {rep['ensemble']['bwd']:.4f}) | |"]
     md += ['', f"Inference: {ev['speed']['batched_per_s']:.1f} reviews/s batched vs {ev['speed']['predict_per_s']:.1f} "
            f"with per-item `predict` ({ev['speed']['speedup']:.0f}×).", '', f"Wall time of this run: {rep['wall_time_s']:.0f} s (stages an earlier run finished are reused, with their own times above).", '']
+    vs = versus_tfidf(rep)
+    md += ['## ULMFiT against TF-IDF', '', '| model | held-out accuracy | points above TF-IDF |', '|---|---|---|',
+           f"| TF-IDF + LR, same labels | {vs['tfidf']:.4f} | |"]
+    md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['points']:+.1f} |" for r in vs['rows']]
+    if 'probe' in rep:
+        md += ['', 'Linear probes: logistic regression on frozen, pooled encoder features, same labels (notebook 06).', '',
+               '| encoder | last layer | all layers |', '|---|---|---|']
+        md += [f"| {r['encoder']} | {r['last_layer']:.4f} | {r['all_layers']:.4f} |" for r in rep['probe']['rows']]
+    md += ['', f"**{vs['verdict']}**", '']
     if 'ablation' in rep:
         md += ['## Ablation', '', '| model | accuracy | seconds |', '|---|---|---|']
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
@@ -157,9 +197,11 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), sizes=sizes, stage1=lm['stage1'], lm=lm, classifier=clas,
                evaluation=ev, tfidf=tfidf_baseline(path))
     if full:
-        log(f'[6/{n}] ablation and forward+backward ensemble')
+        log(f'[6/{n}] ablation, forward+backward ensemble, linear probes of the encoders')
         rep['ablation'] = ablation(path, prof, out).to_dict('records')
         rep['ensemble'] = ensemble(path, prof, out)
+        rep['probe'] = cached_stage(out, 'probe', lambda: dict(
+            rows=encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')))
     if curve:
         log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch and ULMFiT at several label counts, 2 seeds each')
         pts = label_curve(path, prof, out)
@@ -182,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser('run', help='run the whole course headless: data, stages 1-3, evaluation, report')
     common(r)
     r.add_argument('--data', choices=['auto', 'fastai', 'offline'], help='IMDb source (default auto: fastai when reachable, else offline)')
-    r.add_argument('--full', action='store_true', help='also run the ablation and the backward model + ensemble')
+    r.add_argument('--full', action='store_true', help='also run the ablation, the backward model + ensemble and the linear probes (06)')
     r.add_argument('--curve', action='store_true', help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT; 2 seeds)')
     pr = sub.add_parser('predict', help='classify reviews with a finished run')
     common(pr)

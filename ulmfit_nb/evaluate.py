@@ -21,9 +21,9 @@ from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
+__all__ = ['ABLATIONS', 'PROBED', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
            'tfidf_corpus', 'tfidf_vectorizer', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy', 'tfidf_baseline',
-           'ablation', 'pooled_features', 'linear_probe', 'ensemble']
+           'ablation', 'pooled_features', 'linear_probe', 'encoder_probes', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -150,6 +150,15 @@ def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
         return float(clf.score(pick(fv), yv))
     return dict(last_layer=score(lambda f: f[-1]), all_layers=score(lambda f: np.concatenate(f, 1)),
                 n_features=sum(f.shape[1] for f in ft))
+
+PROBED = {'stage 1: general English': 'stage1', 'stage 2: fine-tuned on IMDb': 'finetuned'}
+
+def encoder_probes(learn, profile:Profile|str|None=None) -> pd.DataFrame:
+    "Linear probes of the frozen stage-1 and stage-2 encoders of `learn`'s run, and of trained classifier `learn` itself."
+    prof = get_profile(profile)
+    rows = [dict(encoder=k, **linear_probe(clas_learner(learn.dls, e, prof, learn.path))) for k, e in PROBED.items()]
+    rows.append(dict(encoder='stage 3: the trained classifier', **linear_probe(learn)))
+    return pd.DataFrame(rows).set_index('encoder')
 
 # %% ../nbs/06_evaluation.ipynb #ae795548
 def ensemble(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None) -> dict:

@@ -137,8 +137,11 @@ def most_confident(probs, items:list, labels:list, n_per_label:int) -> dict:
     return out
 
 def ensemble_probs(learns:list, texts:list) -> torch.Tensor:
-    "Class probabilities on `texts`, averaged over the classifiers `learns` (e.g. forward and backward)."
-    texts, labels = check_texts(texts), list(learns[0].dls.vocab[1])
+    "Class probabilities on `texts` (or review files), averaged over the classifiers `learns` (e.g. forward and backward)."
+    # files of the learners' folder skip spaCy: fastai reads their cached tokens (texts are tokenized one by one)
+    files = isinstance(texts, (list, tuple, L)) and len(texts) and all(isinstance(t, Path) for t in texts)
+    texts = list(texts) if files else check_texts(texts)
+    labels = list(learns[0].dls.vocab[1])
     if any(list(l.dls.vocab[1]) != labels for l in learns): raise ValueError("The classifiers have different labels.")
     probs = []
     for l in learns:
@@ -173,9 +176,9 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     name = f'self_train_{n}_seed{seed}'
     if (r := stage_result(out, name)): return r
     start, labels = time.time(), list(teachers[0].dls.vocab[1])
-    pseudo = most_confident(ensemble_probs(teachers, read_texts(pool)), pool, labels, n)
+    pseudo = most_confident(ensemble_probs(teachers, pool), pool, labels, n)
     targs = torch.tensor([labels.index(f.parent.name) for f in valid])
-    teacher = float((ensemble_probs(teachers, read_texts(valid)).argmax(1) == targs).float().mean())
+    teacher = float((ensemble_probs(teachers, valid).argmax(1) == targs).float().mean())
     vocab = vocab or json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
     set_seed(seed)
     learn = clas_learner(self_train_dls(path, vocab, pseudo, prof), encoder, prof, out)

@@ -82,15 +82,21 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         learn = lm_learner(dls, stage1, prof, backwards=backwards, path=out, model_dir='models')
         ppl_before = float(learn.validate()[2])
         n_frozen, n_unfrozen = prof.lm_epochs
+        fit_s = {}  # seconds of each fit this process ran whole, validation included: tokens/s for the report
+        whole = lambda f: not any((out/'models').glob(f'{f}_*.pth'))  # no epoch checkpoint to resume from
         if (hist := stage_result(out, f'{name}_frozen')) is not None: learn.load(f'{name}_frozen')
         else:
+            t, w = time.time(), whole(f'{name}_frozen')
             fit_resumable(learn, f'{name}_frozen', n_frozen, lr_max=prof.lm_lr, moms=(0.8, 0.7, 0.8))
+            if w: fit_s['frozen'] = round(time.time() - t, 1)
             learn.save(f'{name}_frozen')
             hist = save_result(out, f'{name}_frozen', _lm_history(learn))
         learn.unfreeze()
         lr = prof.lm_lr / 10
         fit, kw = ('fit_stlr', {}) if schedule == 'stlr' else ('fit_one_cycle', dict(moms=(0.8, 0.7, 0.8)))
+        t, w = time.time(), whole(f'{name}_unfrozen')
         fit_resumable(learn, f'{name}_unfrozen', n_unfrozen, fit=fit, lr_max=slice(lr/2.6**3, lr), **kw)
+        if w: fit_s['unfrozen'] = round(time.time() - t, 1)
         hist += _lm_history(learn)
         loss, acc, ppl = map(float, learn.validate())
         learn.save(name, with_opt=False)
@@ -102,6 +108,7 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
                                                             stage1=dict(kind=s1.kind, path=str(s1.path)))))
         return dict(stage1=s1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
                     history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
+                    tokens_per_epoch=len(dls.train)*prof.bs*prof.seq_len, fit_s=fit_s,
                     wall_time_s=round(time.time() - start, 1), profile=prof.name,
                     encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
     return cached_stage(out, name, train)  # appendix 10: read back when finished, else trained once under a lock

@@ -66,7 +66,10 @@ def load_tokens(tok_dir:Path):
 
 # %% ../nbs/02_pretraining.ipynb #4da2adb9
 def lm_workers() -> int:
-    "Processes that make LM batches: 0 (the training process itself, fastai's default) on a CPU; on CUDA, up to 8."
+    "Processes that make LM batches: `$ULMFIT_LM_WORKERS` if set; else 0 (fastai's default) on a CPU, up to 8 on CUDA."
+    if s := os.environ.get('ULMFIT_LM_WORKERS', '').strip():
+        if not s.isdigit(): raise ValueError(f"ULMFIT_LM_WORKERS must be a whole number of processes, not {s!r}.")
+        return int(s)
     return min(8, max(0, defaults.cpus - 1)) if torch.cuda.is_available() else 0
 
 def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False, device=None,
