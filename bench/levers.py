@@ -26,6 +26,12 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                classifier
 - `plus_tfidf` the `base` classifier's probabilities averaged with TF-IDF + LR's (same labels): beyond ULMFiT, a
                test of whether the LSTM knows anything about sentiment that the bag of words does not
+- `probe_fwd`  no stage 3: logistic regression (the linear probe of 06) on the frozen stage-2 encoder's pooled
+               features, all three LSTM layers; the cpu run's probes on its held-out reviews put this 2 points above
+               its trained classifier. Deterministic, so one seed says all
+- `probe_fwd_bwd` the same on the forward and backward encoders' features side by side
+- `probe_clas_fwd_bwd` the same on the *trained* forward and backward classifiers' features (stage 3 kept, head
+               replaced by logistic regression on all layers)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
 Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
@@ -43,7 +49,11 @@ from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # 
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
-from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts
+from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts, pooled_features
+from ulmfit_nb.classifier import clas_dls
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from gpu_stage2 import text_folder
 
 HERE = Path(__file__).parent/'levers'
@@ -218,6 +228,29 @@ def classifier(arm, enc, seed, path, out=None) -> dict:
     r.update(accuracy=score(learn, path), seconds=round(time.time() - start, 1))
     return r
 
+PROBES = dict(probe_fwd=(('fwd', 'finetuned'),), probe_fwd_bwd=(('fwd', 'finetuned'), ('bwd', 'finetuned')),
+              probe_clas_fwd_bwd=(('fwd', 'clas_fwd'), ('bwd', 'clas_bwd')))
+
+def probe(arm, seed, path) -> dict:
+    "Logistic regression on all-layer pooled features of the arm's frozen encoders (side by side), on the validation block."
+    start, feats = time.time(), {}
+    for d, enc in PROBES[arm]:
+        bw = d == 'bwd'
+        dls = clas_dls(path, json.loads((CPU_OUT/f'vocab_{d}.json').read_text()), PROF, backwards=bw)
+        if enc == 'finetuned': learn = clas_learner(dls, 'finetuned', PROF, CPU_OUT, backwards=bw)
+        else:
+            learn = clas_learner(dls, None, PROF, CPU_OUT, backwards=bw)
+            learn.load(enc, with_opt=False, weights_only=True)
+        for split, ds in (('train', dls.train_ds), ('valid', dls.valid_ds)):
+            files, y = [str(f) for f in ds.items], np.array([int(t) for _, t in ds])
+            if split in feats: assert (files, list(y)) == feats[split][1:], 'fwd and bwd items differ'
+            f = np.concatenate(pooled_features(learn, ds), 1)
+            feats[split] = (np.concatenate([feats[split][0], f], 1) if split in feats else f, files, list(y))
+    (xt, _, yt), (xv, _, yv) = feats['train'], feats['valid']
+    clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(xt, yt)
+    return dict(arm=arm, seed=seed, accuracy=float(clf.score(xv, yv)), n_features=xt.shape[1],
+                seconds=round(time.time() - start, 1))
+
 def tfidf(seed, path) -> dict:
     start = time.time()
     acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), test_files(path), tfidf_corpus(SAMPLE))
@@ -258,6 +291,7 @@ def main():
         for seed in a.seeds:
             if any(r['arm'] == arm and r['seed'] == seed for r in rows): continue
             if arm == 'tfidf': r = tfidf(seed, path)
+            elif arm in PROBES: r = probe(arm, seed, path)
             elif arm in ('self_train', 'self_train_ens'):
                 st_path, teachers = self_train_folder(), [load_classifier(PROF, CPU_OUT)]
                 if arm == 'self_train_ens': teachers.append(load_classifier(PROF, CPU_OUT, backwards=True))

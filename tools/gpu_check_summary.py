@@ -90,6 +90,6 @@ def main(work, out):
 
 def _lm_speed(lm:dict) -> str:
     s = (lm.get('fit_s') or {}).get('unfrozen')
-    return f"{lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} ({lm['epochs'][1]} epochs of {lm['tokens_per_epoch']:,} tokens in {s:.0f} s)" if s else '—'
+    return f"{lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} ({lm['epochs'][1]} epoch{'s' if lm['epochs'][1] > 1 else ''} of {lm['tokens_per_epoch']:,} tokens in {s:.0f} s)" if s else '—'
 
 if __name__ == '__main__': main(*sys.argv[1:3])
