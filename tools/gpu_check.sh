@@ -8,8 +8,9 @@
 #       temporary FASTAI_HOME: pass/fail and seconds per notebook;
 #   (b) `ULMFIT_DATA=offline ulmfit run --profile gpu` at full offline data: wall time, held-out accuracy,
 #       TF-IDF + LR on the same labels (from the run's report.json);
-#   (s) bench/gpu_stage2.py: stage 2 on every offline review text, fwd and bwd, fp16 — the fine-tuned LM the
-#       course ships (issue 13); stage2_{fwd,bwd}.tar and stage2.json come back.
+#   (s) bench/gpu_stage2.py: stage 2 on every offline review text in fp16 (issue 13), by default forward only and
+#       1 + 1 epochs, the run of 2026-11-27 again, so its tokens/s shows what lm_dls's workers buy (then ~70k);
+#       stage2_fwd.tar and stage2.json come back.
 #
 # On the device (wheels from tools/gpu_wheels.sh in the git-ignored .whl/, carried):
 #   run(command="GPU_CHECK_BUDGET=555 bash tools/gpu_check.sh \"$OUT\"", carry=[".whl"], timeout_s=600)

@@ -16,8 +16,8 @@ from .corpus import build_corpus
 from .runs import run_dir, cached_stage
 from .finetune import finetune_lm, lm_from_run
 from .classifier import train_classifier, clas_learner, load_classifier
-from .evaluate import (tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files,
-                                 encoder_probes, PROBED)
+from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
+from .evaluate import encoder_probes, PROBED
 from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins
 
