@@ -63,9 +63,11 @@ def test_pipeline_uses_the_downloads(home):
     assert 'stage 1: wt103 weights from' in r.stdout
 
 def test_lessons_at_gpu_with_the_downloads(home):
-    nbs = ['index.ipynb', '01_tokenization.ipynb', '03_lm_finetuning.ipynb', '05_classifier.ipynb', '06_evaluation.ipynb',
-           '08_distributed.ipynb']  # 08: one GPU or none, so two CPU processes at `tiny` size
-    for nb in nbs: _run(['nbdev-test', '--n-workers', '0', f'nbs/{nb}'], home['env'])
+    # one nbdev-test process (fastai imported once); 08: one GPU or none, so two CPU processes at `tiny` size
+    nbs = ['index', '01_tokenization', '03_lm_finetuning', '05_classifier', '06_evaluation', '08_distributed']
+    r = _run(['nbdev-test', '--n-workers', '0', '--do-print', '--file-re', f"^({'|'.join(nbs)})\\.ipynb$", 'nbs'], home['env'])
+    done = sorted(Path(l.split()[-1]).stem for l in r.stdout.splitlines() if l.startswith('- Completed'))
+    assert done == sorted(nbs), r.stdout
     _no_network(home)
 
 def test_reloads_without_wt103_or_network(home):
