@@ -72,8 +72,9 @@ def versus_tfidf(rep:dict) -> dict:
         verdict = (f"The encoder is the limit: the best linear probe of the frozen stage-1 and stage-2 features ({probe:.3f}) "
                    f"does not reach TF-IDF ({t:.3f}) either, so no head or schedule will close the gap; a stronger language "
                    "model will (more general text in stage 1, more IMDb text in stage 2: notebooks 06 and 06a).")
-        if probe > trained: verdict += (f" Stage 3 also leaves {100*(probe - trained):.1f} points of what the frozen "
-                                        "features know unused: its head reads only the last layer.")
+        if probe > trained: verdict += (f" Stage 3 leaves {100*(probe - trained):.1f} points of what the frozen features "
+                                        "know unused here (its head reads only the last layer; on 06a's validation "
+                                        "block a head on all layers gained nothing).")
     else:
         verdict = (f"The features are not the limit: a linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF "
                    f"({t:.3f}) where the trained classifier does not, so look at how stage 3 trains (schedule, dropout, "
