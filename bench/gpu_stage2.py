@@ -93,11 +93,10 @@ def main():
         save_lm_weights(model, vocab, cfg['arch'], dest, d, card=card)
         with tarfile.open(out/f'stage2_{d}.tar', 'w') as t:
             for f in (f'lm_{d}.pth', 'vocab.json', 'config.json', 'card.json'): t.add(dest/f, arcname=f)
-        fit_s = res.get('fit_s') or {}
         note(**{d: dict(ppl=res['ppl'], accuracy=res['accuracy'], wall_time_s=card['wall_time_s'],
-                        history=res['history'], fit_s=fit_s, tokens_per_epoch=res.get('tokens_per_epoch'),
-                        unfrozen_tokens_per_s=round(res['tokens_per_epoch']*n_unfrozen/fit_s['unfrozen'])
-                                              if fit_s.get('unfrozen') else None, tar_mb=round((out/f'stage2_{d}.tar').stat().st_size / 1e6, 1))})
+                        history=res['history'], fit_s=res.get('fit_s'), tokens_per_epoch=res.get('tokens_per_epoch'),
+                        unfrozen_tokens_per_s=(res.get('tokens_per_s') or {}).get('unfrozen'),
+                        tar_mb=round((out/f'stage2_{d}.tar').stat().st_size / 1e6, 1))})
         if d == 'fwd' and left() < card['wall_time_s'] * 0.9:
             note(bwd='skipped: not enough time left'); break
     note(total_s=round(time.time() - t0, 1))

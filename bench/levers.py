@@ -49,11 +49,8 @@ from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # 
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.classifier import load_classifier
-from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts, pooled_features
+from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts, pooled_features, probe_accuracy
 from ulmfit_nb.classifier import clas_dls
-from sklearn.linear_model import LogisticRegressionCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from gpu_stage2 import text_folder
 
 HERE = Path(__file__).parent/'levers'
@@ -247,8 +244,7 @@ def probe(arm, seed, path) -> dict:
             f = np.concatenate(pooled_features(learn, ds), 1)
             feats[split] = (np.concatenate([feats[split][0], f], 1) if split in feats else f, files, list(y))
     (xt, _, yt), (xv, _, yv) = feats['train'], feats['valid']
-    clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(xt, yt)
-    return dict(arm=arm, seed=seed, accuracy=float(clf.score(xv, yv)), n_features=xt.shape[1],
+    return dict(arm=arm, seed=seed, accuracy=probe_accuracy(xt, yt, xv, yv), n_features=xt.shape[1],
                 seconds=round(time.time() - start, 1))
 
 def tfidf(seed, path) -> dict:

@@ -89,7 +89,9 @@ def main(work, out):
 
 
 def _lm_speed(lm:dict) -> str:
-    s = (lm.get('fit_s') or {}).get('unfrozen')
-    return f"{lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} ({lm['epochs'][1]} epoch{'s' if lm['epochs'][1] > 1 else ''} of {lm['tokens_per_epoch']:,} tokens in {s:.0f} s)" if s else '—'
+    "Stage 2's unfrozen tokens/s as `finetune_lm` recorded it, with what it counted."
+    s, n = (lm.get('tokens_per_s') or {}).get('unfrozen'), lm.get('epochs', [0, 0])[1]
+    return (f"{s:,} ({n} epoch{'s' if n > 1 else ''} of {lm['tokens_per_epoch']:,} tokens in {lm['fit_s']['unfrozen']:.0f} s)"
+            if s else '—')
 
 if __name__ == '__main__': main(*sys.argv[1:3])

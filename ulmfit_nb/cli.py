@@ -84,8 +84,8 @@ def versus_tfidf(rep:dict) -> dict:
 
 def _speed(lm:dict) -> str:
     "' (N tokens/s)' of stage 2's unfrozen epochs, validation included, when this run timed them."
-    s = (lm.get('fit_s') or {}).get('unfrozen')
-    return f" ({lm['tokens_per_epoch']*lm['epochs'][1]/s:,.0f} tokens/s)" if s else ''
+    s = (lm.get('tokens_per_s') or {}).get('unfrozen')
+    return f" ({s:,} tokens/s)" if s else ''
 
 # %% ../nbs/07_cli.ipynb #e6602f0c
 def _plot(fname:Path, draw):

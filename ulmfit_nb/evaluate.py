@@ -23,7 +23,7 @@ from .classifier import train_classifier, load_classifier, clas_learner
 # %% auto #0
 __all__ = ['ABLATIONS', 'PROBED', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
            'tfidf_corpus', 'tfidf_vectorizer', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy', 'tfidf_baseline',
-           'ablation', 'pooled_features', 'linear_probe', 'encoder_probes', 'ensemble']
+           'ablation', 'pooled_features', 'probe_accuracy', 'linear_probe', 'encoder_probes', 'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -138,6 +138,11 @@ def pooled_features(learn, items=None) -> list:
     back = np.argsort(order)
     return [torch.cat(f).numpy()[back] for f in feats]
 
+def probe_accuracy(x_train, y_train, x_valid, y_valid) -> float:
+    "Accuracy on the valid features of standardized, cross-validated logistic regression fitted on the train ones."
+    clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(x_train, y_train)
+    return float(clf.score(x_valid, y_valid))
+
 def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
     "Held-out accuracy of logistic regression on `learn`'s frozen pooled features (last layer, all layers)."
     train = learn.dls.train_ds
@@ -145,9 +150,7 @@ def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
         train = [train[int(i)] for i in np.random.default_rng(seed).choice(len(train), max_train, replace=False)]
     (ft, yt), (fv, yv) = [(pooled_features(learn, ds), np.array([int(y) for _, y in ds]))
                           for ds in (train, learn.dls.valid_ds)]
-    def score(pick):
-        clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(pick(ft), yt)
-        return float(clf.score(pick(fv), yv))
+    score = lambda pick: probe_accuracy(pick(ft), yt, pick(fv), yv)
     return dict(last_layer=score(lambda f: f[-1]), all_layers=score(lambda f: np.concatenate(f, 1)),
                 n_features=sum(f.shape[1] for f in ft))
 

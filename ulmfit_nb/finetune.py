@@ -100,6 +100,7 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         hist += _lm_history(learn)
         loss, acc, ppl = map(float, learn.validate())
         learn.save(name, with_opt=False)
+        n_tok = len(dls.train)*prof.bs*prof.seq_len  # tokens an epoch trains on
         learn.save_encoder(f'{name}_enc')
         (out/f'vocab_{d}.json').write_text(json.dumps(list(dls.vocab)))
         # the run's own size, chunk length and stage 1, so saved models are rebuilt as they were trained
@@ -108,7 +109,8 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
                                                             stage1=dict(kind=s1.kind, path=str(s1.path)))))
         return dict(stage1=s1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
                     history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
-                    tokens_per_epoch=len(dls.train)*prof.bs*prof.seq_len, fit_s=fit_s,
+                    tokens_per_epoch=n_tok, fit_s=fit_s, tokens_per_s={k: round(n_tok*n/fit_s[k]) for k, n in
+                                                                    zip(('frozen', 'unfrozen'), prof.lm_epochs) if k in fit_s},
                     wall_time_s=round(time.time() - start, 1), profile=prof.name,
                     encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
     return cached_stage(out, name, train)  # appendix 10: read back when finished, else trained once under a lock
