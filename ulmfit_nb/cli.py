@@ -19,10 +19,10 @@ from .classifier import train_classifier, clas_learner, load_classifier
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .evaluate import encoder_probes, PROBED
 from .generate import generate, detokenize
-from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins
+from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins, CURVE_MODELS
 
 # %% auto #0
-__all__ = ['saved_classifier', 'saved_lm', 'versus_tfidf', 'write_plots', 'write_report', 'run_pipeline', 'main']
+__all__ = ['PROBE_STAGE2', 'saved_classifier', 'saved_lm', 'versus_tfidf', 'write_plots', 'write_report', 'run_pipeline', 'main']
 
 # %% ../nbs/07_cli.ipynb #8be54d9f
 def _vocab(out:Path, d:str) -> list:
@@ -92,9 +92,12 @@ def _plot(fname:Path, draw):
     fig, ax = plt.subplots(figsize=(6, 4))
     draw(ax); fig.tight_layout(); fig.savefig(fname, dpi=100); plt.close(fig)
 
+PROBE_STAGE2 = next(k for k, v in PROBED.items() if v == 'finetuned')  # its row in a report's probes
+
 def _all_labels(rep:dict) -> dict:
-    "Accuracy per model with every label: the run's own classifier and its TF-IDF baseline (the curve's stars)."
-    return dict(tfidf=rep['tfidf']['accuracy'], ulmfit=rep['evaluation']['accuracy'])
+    "Accuracy per model with every label: the run's own classifier, its TF-IDF baseline and (`--full`) the stage-2 probe (the curve's stars)."
+    stage2 = [r['all_layers'] for r in rep.get('probe', {}).get('rows', []) if r['encoder'] == PROBE_STAGE2]
+    return dict(tfidf=rep['tfidf']['accuracy'], ulmfit=rep['evaluation']['accuracy'], **dict(probe=stage2[0]) if stage2 else {})
 
 def write_plots(out:Path, rep:dict) -> list:
     "PNG plots of a run's report; returns their paths."
@@ -153,7 +156,7 @@ def write_report(out:Path, rep:dict) -> Path:
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
     if 'curve' in rep:
         s = pd.DataFrame(rep['curve']['summary'])
-        order = lambda t: t[[m for m in ('tfidf', 'scratch', 'ulmfit') if m in t.columns]]
+        order = lambda t: t[[m for m in CURVE_MODELS if m in t.columns]]
         tab = order(s.pivot(index='labels', columns='model', values='mean'))
         spread = order(s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r'))
         md += ['## Label-efficiency curve', '', f"Held-out accuracy, mean of {int(s['count'].min())} seeds (± half their range); "
@@ -162,7 +165,11 @@ def write_report(out:Path, rep:dict) -> Path:
         md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |' for n in tab.index]
         full = _all_labels(rep)
         md += [f"| {2*rep['sizes']['n_train']} (all; one run) | " + ' | '.join(f'{full[c]:.3f}' if c in full else '' for c in tab.columns) + ' |']
-        md += ['', f"ULMFiT above TF-IDF at: {rep['curve']['ulmfit_beats_tfidf_at'] or 'no label count'}.", '']
+        wins = lambda k: ', '.join(map(str, rep['curve'].get(k) or [])) or 'no label count'
+        md += ['', f"ULMFiT (the classifier, stage 3) above TF-IDF at: {wins('ulmfit_beats_tfidf_at')}."]
+        if 'probe_beats_tfidf_at' in rep['curve']:
+            md += [f"The frozen ULMFiT encoder + logistic regression (`probe`) above TF-IDF at: {wins('probe_beats_tfidf_at')}."]
+        md += ['']
     md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())]
     (out/'report.md').write_text('\n'.join(md) + '\n')
     return out/'report.md'
@@ -206,11 +213,12 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
         rep['probe'] = cached_stage(out, 'probe', lambda: dict(
             rows=encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')))
     if curve:
-        log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch and ULMFiT at several label counts, 2 seeds each')
+        log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch, ULMFiT and its frozen-encoder probe at several label counts, 2 seeds each')
         pts = label_curve(path, prof, out)
         pts.to_csv(out/'label_curve.csv', index=False)
         rep['curve'] = dict(points=pts.to_dict('records'), summary=curve_summary(pts).to_dict('records'),
-                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), seconds=float(pts.seconds.sum()))  # cached points count too
+                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), probe_beats_tfidf_at=ulmfit_wins(pts, model='probe'),
+                            seconds=float(pts.seconds.sum()))  # cached points count too
     rep['wall_time_s'] = time.time() - start
     rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'])
     write_plots(out, rep)
@@ -228,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument('--data', choices=['auto', 'fastai', 'offline'], help='IMDb source (default auto: fastai when reachable, else offline)')
     r.add_argument('--full', action='store_true', help='also run the ablation, the backward model + ensemble and the linear probes (06)')
-    r.add_argument('--curve', action='store_true', help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT; 2 seeds)')
+    r.add_argument('--curve', action='store_true', help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT, frozen-encoder probe; 2 seeds)')
     pr = sub.add_parser('predict', help='classify reviews with a finished run')
     common(pr)
     pr.add_argument('texts', nargs='+', help='review text(s); use - to read one review per line from stdin')

@@ -15,16 +15,16 @@ from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
 from .classifier import clas_learner, gradual_unfreeze
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
-    read_texts, check_texts)
+    read_texts, check_texts, pooled_features, probe_accuracy)
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
-           'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins', 'most_confident',
-           'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
+           'curve_features', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins',
+           'most_confident', 'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
-CURVE_MODELS = ('tfidf', 'scratch', 'ulmfit')
+CURVE_MODELS = ('tfidf', 'scratch', 'ulmfit', 'probe')
 
 def curve_sizes(n_labels:int, sizes=CURVE_SIZES) -> list:
     "The label counts of `sizes` below `n_labels` (a quarter and half of it when fewer than 3 are)."
@@ -57,11 +57,19 @@ def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int) 
                      get_y=parent_label, get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
                     ).dataloaders(path, path=path, bs=bs)
 
+def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_files:list) -> dict:
+    "`{file: features}`: the frozen stage-2 encoder's pooled outputs, all layers, for `train_files` and every held-out review."
+    prof = get_profile(profile)
+    vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
+    dls = curve_dls(path, vocab, train_files, prof, bs=prof.bs)
+    learn = clas_learner(dls, 'finetuned', prof, out)
+    return {f: x for ds in (dls.train_ds, dls.valid_ds) for f, x in zip(ds.items, np.concatenate(pooled_features(learn, ds), 1))}
+
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
-                min_steps:int|None=None, vec=None) -> dict:
-    "Held-out accuracy of `model` ('tfidf', 'scratch' or 'ulmfit') trained on `n` labels drawn by `seed` (cached)."
+                min_steps:int|None=None, vec=None, feats:dict|None=None, extra_s:float=0.) -> dict:
+    "Held-out accuracy of `model` ('tfidf', 'scratch', 'ulmfit' or 'probe') trained on `n` labels drawn by `seed` (cached)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
     name = _curve_name(model, n, seed)
@@ -72,6 +80,10 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     if model == 'tfidf':
         vec = vec or tfidf_vectorizer(tfidf_corpus(path))  # a curve fits it once for all its points
         r.update(accuracy=tfidf_score(*tfidf_fit(train, None, vec=vec), test_files(path)))
+    elif model == 'probe':
+        feats = feats or curve_features(path, prof, out, train)  # a curve computes them once for all its points
+        xy = lambda fs: (np.stack([feats[f] for f in fs]), [Path(f).parent.name for f in fs])
+        r.update(accuracy=probe_accuracy(*xy(train), *xy(test_files(path))))
     else:
         vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
         set_seed(seed)
@@ -81,7 +93,7 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
         with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
             gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
         with learn.no_bar(): r.update(accuracy=float(learn.validate()[1]), epochs=list(epochs), bs=dls.bs)
-    return save_result(out, name, dict(r, seconds=round(time.time() - start, 1)))
+    return save_result(out, name, dict(r, seconds=round(time.time() - start + extra_s, 1)))  # extra_s: shared work done for it
 
 # %% ../nbs/06a_few_labels.ipynb #2d98c402
 def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, sizes:list|None=None,
@@ -91,12 +103,18 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     path = path or imdb_sample(prof)
     out = run_dir(prof, out)
     sizes = sizes or curve_sizes(2*sample_sizes(path)['n_train'])
-    vec, rows = None, []
+    vec, feats, rows, feat_s = None, None, [], 0.
     with run_lock(out, 'curve'):
         for n, s, m in progress_bar([(n, s, m) for n in sizes for s in seeds for m in models]):
-            if m == 'tfidf' and vec is None and not stage_result(out, _curve_name(m, n, s)):
+            missing = not stage_result(out, _curve_name(m, n, s))
+            if m == 'tfidf' and vec is None and missing:
                 vec = tfidf_vectorizer(tfidf_corpus(path))  # fitted once, and only if a TF-IDF point is missing
-            rows.append(curve_point(path, prof, out, m, n, s, min_steps, vec))
+            if m == 'probe' and feats is None and missing:  # the encoder reads each review once, for every point
+                files, feat_s = get_text_files(path, folders=['train']), time.time()
+                feats = curve_features(path, prof, out, sorted({f for k in sizes for j in seeds for f in label_subset(files, k, j)}))
+                feat_s = time.time() - feat_s  # counted in the first probe point's seconds
+            rows.append(curve_point(path, prof, out, m, n, s, min_steps, vec, feats, feat_s if m == 'probe' else 0.))
+            if m == 'probe': feat_s = 0.
     return pd.DataFrame(rows)
 
 def curve_summary(curve:pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +125,8 @@ def curve_summary(curve:pd.DataFrame) -> pd.DataFrame:
 def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None, full:dict|None=None, n_full:int|None=None):
     "Accuracy against labelled reviews (log scale), one line per model, the seeds' range as error bars; `full`: accuracy per model with all `n_full` labels (stars)."
     if ax is None: _, ax = plt.subplots(figsize=(6, 4))
-    names = dict(tfidf='TF-IDF + logistic regression', scratch='AWD-LSTM from scratch', ulmfit='ULMFiT')
+    names = dict(tfidf='TF-IDF + logistic regression', scratch='AWD-LSTM from scratch', ulmfit='ULMFiT',
+                 probe='ULMFiT encoder, frozen + logistic regression')
     for model, s in curve_summary(curve).groupby('model', sort=False):
         bars = ax.errorbar(s['labels'], s['mean'], yerr=[s['mean'] - s['min'], s['max'] - s['mean']], marker='o',
                            capsize=3, label=names.get(model, model))
@@ -118,13 +137,13 @@ def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None, full:dict
     ax.set_xscale('log'); ax.minorticks_off(); ax.set_xticks(ticks, ticks)
     if full: ax.annotate('★ all labels: the run itself', (0.02, 0.98), xycoords='axes fraction', ha='left', va='top', fontsize=8)
     ax.set(xlabel='labelled reviews (log scale)', ylabel='held-out accuracy', title=title or 'Label efficiency')
-    ax.legend(); ax.grid(alpha=0.3)
+    ax.legend(fontsize=8); ax.grid(alpha=0.3)
     return ax
 
-def ulmfit_wins(curve:pd.DataFrame, over:str='tfidf') -> list:
-    "The label counts at which ULMFiT's mean accuracy is above `over`'s."
+def ulmfit_wins(curve:pd.DataFrame, over:str='tfidf', model:str='ulmfit') -> list:
+    "The label counts at which `model`'s mean accuracy is above `over`'s."
     m = curve_summary(curve).pivot(index='labels', columns='model', values='mean')
-    return [int(n) for n in m.index if m.loc[n, 'ulmfit'] > m.loc[n, over]]
+    return [int(n) for n in m.index if m.loc[n, model] > m.loc[n, over]]
 
 # %% ../nbs/06a_few_labels.ipynb #7bf589b9
 def most_confident(probs, items:list, labels:list, n_per_label:int) -> dict:
