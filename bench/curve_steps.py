@@ -1,0 +1,48 @@
+"""How long should a label-curve point train? `curve_steps` (the least optimizer steps per unfreezing stage, 06a)
+at 8, 12, 16 and 32, for the ULMFiT classifier with 50 and 100 labels, 2 seeds, scored on bench/levers.py's
+validation block (1,000 labelled reviews outside the cpu run's held-out ones), from the cpu run's stage-2 encoder.
+
+Usage: python bench/curve_steps.py; rows to bench/levers/curve_steps.json, the table to curve_steps.md.
+Needs a finished `ulmfit run --profile cpu`.
+"""
+import json, sys, time, dataclasses
+from pathlib import Path
+import pandas as pd
+from fastai.text.all import *
+sys.path.insert(0, str(Path(__file__).parent))
+import levers
+from ulmfit_nb.few_labels import label_subset, curve_dls, curve_epochs, NoValidation
+from ulmfit_nb.classifier import clas_learner, gradual_unfreeze
+
+OUT = Path(__file__).parent/'levers'/'curve_steps.json'
+
+def main(steps=(8, 12, 16, 32), sizes=(50, 100), seeds=(0, 1)):
+    prof, run = levers.PROF, levers.CPU_OUT
+    val, vocab = levers.val_folder(), levers.vocab()
+    files = get_text_files(val, folders=['train'])
+    rows = json.loads(OUT.read_text()) if OUT.exists() else []
+    done = {(r['n'], r['seed'], r['min_steps']) for r in rows}
+    for n in sizes:
+        for seed in seeds:
+            for ms in steps:
+                if (n, seed, ms) in done: continue
+                t, train = time.time(), label_subset(files, n, seed)
+                set_seed(seed)
+                dls = curve_dls(val, vocab, train, prof, bs=min(prof.bs, max(2, n//4)))  # as curve_point does
+                learn = clas_learner(dls, 'finetuned', prof, run)
+                epochs = curve_epochs(prof, len(dls.train), ms)
+                with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
+                    gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
+                with learn.no_bar(): acc = float(learn.validate()[1])
+                rows.append(dict(n=n, seed=seed, min_steps=ms, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
+                print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
+    d = pd.DataFrame(rows)
+    g = d.groupby(['min_steps', 'n']).acc
+    t = (g.mean().round(4).astype(str) + ' ± ' + ((g.max() - g.min())/2).round(4).astype(str)).unstack()
+    md = ['# Steps per unfreezing stage at a label-curve point (validation block, mean of 2 seeds ± half range)', '',
+          'Made by `python bench/curve_steps.py` (see its docstring).', '', '| curve_steps | ' + ' | '.join(f'{n} labels' for n in t.columns) + ' | seconds a point |',
+          '|---' * (len(t.columns) + 2) + '|']
+    md += [f'| {ms} | ' + ' | '.join(t.loc[ms]) + f" | {d[d.min_steps == ms].s.mean():.0f} |" for ms in t.index]
+    OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+if __name__ == '__main__': main()
