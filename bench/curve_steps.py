@@ -5,14 +5,13 @@ validation block (1,000 labelled reviews outside the cpu run's held-out ones), f
 Usage: python bench/curve_steps.py; rows to bench/levers/curve_steps.json, the table to curve_steps.md.
 Needs a finished `ulmfit run --profile cpu`.
 """
-import json, sys, time, dataclasses
+import json, sys, time
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 import levers
-from ulmfit_nb.few_labels import label_subset, curve_dls, curve_epochs, NoValidation
-from ulmfit_nb.classifier import clas_learner, gradual_unfreeze
+from ulmfit_nb.few_labels import label_subset, curve_classifier
 
 OUT = Path(__file__).parent/'levers'/'curve_steps.json'
 
@@ -26,13 +25,8 @@ def main(steps=(8, 12, 16, 32), sizes=(50, 100), seeds=(0, 1)):
         for seed in seeds:
             for ms in steps:
                 if (n, seed, ms) in done: continue
-                t, train = time.time(), label_subset(files, n, seed)
-                set_seed(seed)
-                dls = curve_dls(val, vocab, train, prof, bs=min(prof.bs, max(2, n//4)))  # as curve_point does
-                learn = clas_learner(dls, 'finetuned', prof, run)
-                epochs = curve_epochs(prof, len(dls.train), ms)
-                with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-                    gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
+                t = time.time()
+                learn, epochs = curve_classifier(val, vocab, label_subset(files, n, seed), prof, run, 'finetuned', seed, ms)
                 with learn.no_bar(): acc = float(learn.validate()[1])
                 rows.append(dict(n=n, seed=seed, min_steps=ms, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
                 print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))

@@ -19,8 +19,8 @@ from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf
 
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
-           'curve_features', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins',
-           'most_confident', 'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
+           'curve_features', 'curve_classifier', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve',
+           'ulmfit_wins', 'most_confident', 'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -65,6 +65,17 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
     learn = clas_learner(dls, 'finetuned', prof, out)
     return {f: x for ds in (dls.train_ds, dls.valid_ds) for f, x in zip(ds.items, np.concatenate(pooled_features(learn, ds), 1))}
 
+def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
+                     min_steps:int|None=None) -> tuple:
+    "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs."
+    set_seed(seed)
+    dls = curve_dls(path, vocab, train_files, profile, bs=min(profile.bs, max(2, len(train_files)//4)))
+    learn = clas_learner(dls, encoder, profile, out)
+    epochs = curve_epochs(profile, len(dls.train), min_steps)
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
+        gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
+    return learn, epochs
+
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
@@ -86,13 +97,8 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
         r.update(accuracy=probe_accuracy(*xy(train), *xy(test_files(path))))
     else:
         vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
-        set_seed(seed)
-        dls = curve_dls(path, vocab, train, prof, bs=min(prof.bs, max(2, n//4)))
-        learn = clas_learner(dls, 'finetuned' if model == 'ulmfit' else None, prof, out)
-        epochs = curve_epochs(prof, len(dls.train), min_steps)
-        with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-            gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
-        with learn.no_bar(): r.update(accuracy=float(learn.validate()[1]), epochs=list(epochs), bs=dls.bs)
+        learn, epochs = curve_classifier(path, vocab, train, prof, out, 'finetuned' if model == 'ulmfit' else None, seed, min_steps)
+        with learn.no_bar(): r.update(accuracy=float(learn.validate()[1]), epochs=list(epochs), bs=learn.dls.bs)
     return save_result(out, name, dict(r, seconds=round(time.time() - start + extra_s, 1)))  # extra_s: shared work done for it
 
 # %% ../nbs/06a_few_labels.ipynb #2d98c402
