@@ -1,8 +1,10 @@
 """How long should a label-curve point train? `curve_steps` (the least optimizer steps per unfreezing stage, 06a)
-at 8, 12, 16 and 32, for the ULMFiT classifier with 50 and 100 labels, 2 seeds, scored on bench/levers.py's
+at 8, 12, 16 and 32 for the ULMFiT classifier with 50 and 100 labels, and 8 and 16 with 200 and 500 (`python
+bench/curve_steps.py 200 500 --steps 8 16`), 2 seeds, scored on bench/levers.py's
 validation block (1,000 labelled reviews outside the cpu run's held-out ones), from the cpu run's stage-2 encoder.
 
-Usage: python bench/curve_steps.py; rows to bench/levers/curve_steps.json, the table to curve_steps.md.
+Usage: python bench/curve_steps.py [SIZES...] [--steps STEPS...] (default: 50 100, steps 8 12 16 32); rows are added
+to bench/levers/curve_steps.json (points already there are kept), the table of all of them to curve_steps.md.
 Needs a finished `ulmfit run --profile cpu`.
 """
 import json, sys, time
@@ -32,11 +34,15 @@ def main(steps=(8, 12, 16, 32), sizes=(50, 100), seeds=(0, 1)):
                 print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
     d = pd.DataFrame(rows)
     g = d.groupby(['min_steps', 'n']).acc
-    t = (g.mean().round(4).astype(str) + ' ± ' + ((g.max() - g.min())/2).round(4).astype(str)).unstack()
+    t = (g.mean().round(4).astype(str) + ' ± ' + ((g.max() - g.min())/2).round(4).astype(str)).unstack().fillna('')
     md = ['# Steps per unfreezing stage at a label-curve point (validation block, mean of 2 seeds ± half range)', '',
           'Made by `python bench/curve_steps.py` (see its docstring).', '', '| curve_steps | ' + ' | '.join(f'{n} labels' for n in t.columns) + ' | seconds a point |',
           '|---' * (len(t.columns) + 2) + '|']
     md += [f'| {ms} | ' + ' | '.join(t.loc[ms]) + f" | {d[d.min_steps == ms].s.mean():.0f} |" for ms in t.index]
     OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    args = sys.argv[1:]
+    k = args.index('--steps') if '--steps' in args else len(args)
+    sizes, steps = tuple(map(int, args[:k])), tuple(map(int, args[k+1:]))
+    main(**dict(sizes=sizes) if sizes else {}, **dict(steps=steps) if steps else {})

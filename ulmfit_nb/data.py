@@ -38,7 +38,7 @@ class Profile:
     demo_frac: float = 1.    # share of an epoch that a lesson's by-hand demonstration fit runs
     lr_find_it: int = 100    # iterations of the lessons' `lr_find` (fastai's default: 100)
     max_words: int|None = None  # each sampled review cut to its first max_words words (None: whole reviews)
-    curve_steps: int = 16    # least optimizer steps per unfreezing stage at a point of the label curve (06a)
+    curve_steps: tuple = (16, 8)  # least optimizer steps per unfreezing stage at a label-curve point: below 200 labels, from 200 up (06a)
     weights: tuple = ('shipped',)  # stage-1 weights to try, in order ('wt103', 'shipped')
 
     def to_json(self): return json.dumps(asdict(self), indent=1)
@@ -48,7 +48,7 @@ PROFILES = dict(
     tiny=Profile('tiny', n_train=40, n_test=40, n_unsup=40, max_vocab=4000, bs=16, seq_len=48,
                  lm_epochs=(1, 1), lm_lr=2e-2, clas_epochs=(1, 1, 1, 1), clas_lr=2e-2, drop_mult=0.5,
                  arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2, demo_frac=1.,
-                 max_words=100, lr_find_it=25, curve_steps=4),
+                 max_words=100, lr_find_it=25, curve_steps=(4, 4)),
     cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=6000, max_vocab=10_000, bs=32, seq_len=72,
                 lm_epochs=(1, 2), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
                 arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=40_000, pretrain_epochs=2, demo_frac=0.1),

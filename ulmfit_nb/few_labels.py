@@ -18,13 +18,14 @@ from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf
     read_texts, check_texts, pooled_features, probe_accuracy)
 
 # %% auto #0
-__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
+__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'CURVE_FEW', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
            'curve_features', 'curve_classifier', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve',
            'ulmfit_wins', 'most_confident', 'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
 CURVE_MODELS = ('tfidf', 'scratch', 'ulmfit', 'probe')
+CURVE_FEW = 200  # below this many labels a point trains longer: `Profile.curve_steps[0]` steps a stage, not [1]
 
 def curve_sizes(n_labels:int, sizes=CURVE_SIZES) -> list:
     "The label counts of `sizes` below `n_labels` (a quarter and half of it when fewer than 3 are)."
@@ -40,9 +41,9 @@ def label_subset(files, n:int, seed:int=0) -> list:
     rng = np.random.default_rng(seed)
     return [v[i] for _, v in sorted(by_label.items()) for i in rng.permutation(len(v))[:k]]
 
-def curve_epochs(profile:Profile, n_batches:int, min_steps:int|None=None) -> tuple:
-    "Epochs of the 4 unfreezing stages: the profile's, or more so that each stage takes `min_steps` steps."
-    min_steps = profile.curve_steps if min_steps is None else min_steps
+def curve_epochs(profile:Profile, n_batches:int, n_labels:int, min_steps:int|None=None) -> tuple:
+    "Epochs of the 4 unfreezing stages: the profile's, or more so that each stage takes `min_steps` steps (default: the profile's `curve_steps` for `n_labels`)."
+    if min_steps is None: min_steps = profile.curve_steps[0 if n_labels < CURVE_FEW else 1]
     return tuple(max(e, math.ceil(min_steps / max(n_batches, 1))) for e in profile.clas_epochs)
 
 # %% ../nbs/06a_few_labels.ipynb #a685e21f
@@ -71,7 +72,7 @@ def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, o
     set_seed(seed)
     dls = curve_dls(path, vocab, train_files, profile, bs=min(profile.bs, max(2, len(train_files)//4)))
     learn = clas_learner(dls, encoder, profile, out)
-    epochs = curve_epochs(profile, len(dls.train), min_steps)
+    epochs = curve_epochs(profile, len(dls.train), len(train_files), min_steps)
     with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
         gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
     return learn, epochs
