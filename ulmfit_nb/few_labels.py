@@ -18,9 +18,10 @@ from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf
     read_texts, check_texts, pooled_features, probe_accuracy)
 
 # %% auto #0
-__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'CURVE_FEW', 'curve_sizes', 'label_subset', 'curve_epochs', 'NoValidation', 'curve_dls',
-           'curve_features', 'curve_classifier', 'curve_point', 'label_curve', 'curve_summary', 'plot_label_curve',
-           'ulmfit_wins', 'most_confident', 'ensemble_probs', 'self_train_dls', 'tfidf_self_train', 'self_train']
+__all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'CURVE_FEW', 'SCRATCH_LR', 'curve_sizes', 'label_subset', 'curve_epochs',
+           'NoValidation', 'curve_dls', 'curve_features', 'curve_classifier', 'curve_recipe', 'curve_point',
+           'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins', 'most_confident', 'ensemble_probs',
+           'self_train_dls', 'tfidf_self_train', 'self_train']
 
 # %% ../nbs/06a_few_labels.ipynb #ac11c11a
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -54,9 +55,11 @@ class NoValidation(Callback):
 def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int) -> DataLoaders:
     "Classifier `DataLoaders` on `train_files` (labelled) and every held-out review of `path`."
     items = list(train_files) + test_files(path)
+    # on a CPU, worker processes start again every epoch and a small point's epoch is a few batches: without them a
+    # 50-label point trained in 46 s instead of 70, to the same accuracy
     return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=profile.seq_len), CategoryBlock),
                      get_y=parent_label, get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
-                    ).dataloaders(path, path=path, bs=bs)
+                    ).dataloaders(path, path=path, bs=bs, num_workers=None if torch.cuda.is_available() else 0)
 
 def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_files:list) -> dict:
     "`{file: features}`: the frozen stage-2 encoder's pooled outputs, all layers, for `train_files` and every held-out review."
@@ -66,6 +69,8 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
     learn = clas_learner(dls, 'finetuned', prof, out)
     return {f: x for ds in (dls.train_ds, dls.valid_ds) for f, x in zip(ds.items, np.concatenate(pooled_features(learn, ds), 1))}
 
+SCRATCH_LR = 5e-3  # chosen on a validation block: bench/scratch_curve.py
+
 def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
                      min_steps:int|None=None) -> tuple:
     "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs."
@@ -74,21 +79,30 @@ def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, o
     learn = clas_learner(dls, encoder, profile, out)
     epochs = curve_epochs(profile, len(dls.train), len(train_files), min_steps)
     with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-        gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
+        if encoder is None:  # nothing to protect in a random encoder: every layer learns from the first step, one cycle
+            learn.unfreeze(); epochs = (sum(epochs),)
+            learn.fit_one_cycle(epochs[0], SCRATCH_LR, moms=(0.8, 0.7, 0.8))
+        else: gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
     return learn, epochs
 
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
+
+def curve_recipe(profile:Profile, model:str, min_steps:int|None=None) -> str|None:
+    "How a trained point of `model` is made; a cached point made another way (an older recipe) is trained again."
+    steps = min_steps or '/'.join(map(str, profile.curve_steps))
+    if model == 'scratch': return f'every layer from the start, one cycle, lr {SCRATCH_LR:g}, steps {steps}'
+    if model == 'ulmfit': return f'gradual unfreezing, lr {profile.clas_lr:g}, steps {steps}'
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
                 min_steps:int|None=None, vec=None, feats:dict|None=None, extra_s:float=0.) -> dict:
     "Held-out accuracy of `model` ('tfidf', 'scratch', 'ulmfit' or 'probe') trained on `n` labels drawn by `seed` (cached)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
-    name = _curve_name(model, n, seed)
-    if (r := stage_result(out, name)): return r
+    name, recipe = _curve_name(model, n, seed), curve_recipe(prof, model, min_steps)
+    if (r := stage_result(out, name)) and r.get('recipe') == recipe: return r
     if model not in CURVE_MODELS: raise ValueError(f"Unknown model {model!r}: use one of {', '.join(CURVE_MODELS)}.")
     start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
-    r = dict(model=model, labels=n, seed=seed)
+    r = dict(model=model, labels=n, seed=seed, **(dict(recipe=recipe) if recipe else {}))
     if model == 'tfidf':
         vec = vec or tfidf_vectorizer(tfidf_corpus(path))  # a curve fits it once for all its points
         r.update(accuracy=tfidf_score(*tfidf_fit(train, None, vec=vec), test_files(path)))

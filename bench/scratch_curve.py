@@ -1,0 +1,65 @@
+"""Is the label curve's "from scratch" classifier given a fair chance? At a curve point it trains like the ULMFiT
+one: gradual unfreezing, so for three of the four stages its random encoder stays frozen and only the head learns.
+A random encoder has nothing to protect, so the fair alternative trains every layer from the first step, for the
+same number of epochs, at one learning rate. This script scores both on bench/levers.py's validation block
+(1,000 labelled reviews outside the cpu run's held-out ones), 2 seeds.
+
+Arms: `gradual` (the curve's schedule until 2026-11-28); `all_LR` (every layer trained from the start,
+fit_one_cycle over the same total epochs at lr LR, the ULMFiT momentum schedule). Run on 2026-11-28 as
+`python bench/scratch_curve.py` (500 labels: gradual, all_2e-2, all_5e-3), then
+`python bench/scratch_curve.py 50 100 200 --arms all_5e-3 all_2e-3` and `python bench/scratch_curve.py 500 --arms all_2e-3`;
+lr 5e-3 scored best on the mean of the four label counts and became 06a's SCRATCH_LR.
+
+Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] (default: 500, the three arms above; an arm
+`all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder); rows to bench/levers/scratch_curve.json, the table to scratch_curve.md.
+Needs a finished `ulmfit run --profile cpu`.
+"""
+import dataclasses, json, sys, time
+from pathlib import Path
+import pandas as pd
+from fastai.text.all import *
+sys.path.insert(0, str(Path(__file__).parent))
+import levers
+from ulmfit_nb.few_labels import label_subset, curve_dls, curve_epochs, NoValidation
+from ulmfit_nb.classifier import clas_learner, gradual_unfreeze
+
+OUT = Path(__file__).parent/'levers'/'scratch_curve.json'
+
+def scratch(path, vocab, train, prof, seed, lr=None, encoder=None):
+    "The classifier (`encoder` None: from scratch) trained for the curve's epochs: gradual unfreezing (`lr` None, the curve's schedule until 2026-11-28), else every layer from the first step in one cycle at `lr`."
+    set_seed(seed)
+    dls = curve_dls(path, vocab, train, prof, bs=min(prof.bs, max(2, len(train)//4)))
+    learn = clas_learner(dls, encoder, prof, levers.CPU_OUT)
+    epochs = curve_epochs(prof, len(dls.train), len(train))
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
+        if lr is None: gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
+        else: learn.unfreeze(); learn.fit_one_cycle(sum(epochs), lr, moms=(0.8, 0.7, 0.8))
+    return learn, epochs
+
+def main(sizes=(500,), seeds=(0, 1), arms=('gradual', 'all_2e-2', 'all_5e-3')):
+    prof = levers.PROF
+    val, vocab = levers.val_folder(), levers.vocab()
+    files = get_text_files(val, folders=['train'])
+    rows = json.loads(OUT.read_text()) if OUT.exists() else []
+    done = {(r['n'], r['seed'], r['arm']) for r in rows}
+    for n, seed, arm in [(n, seed, arm) for n in sizes for seed in seeds for arm in arms]:
+        if (n, seed, arm) in done: continue
+        t, train = time.time(), label_subset(files, n, seed)
+        lr = None if arm == 'gradual' else float(arm.split('_')[-1])
+        learn, epochs = scratch(val, vocab, train, prof, seed, lr, 'finetuned' if arm.startswith('ulmfit') else None)
+        with learn.no_bar(): acc = float(learn.validate()[1])
+        rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
+        print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
+    d = pd.DataFrame(rows)
+    g = d.groupby(['n', 'arm'])
+    md = ['# The label curve\'s classifier from scratch: gradual unfreezing or every layer from the start', '',
+          'Validation block, mean of 2 seeds ± half range; made by `python bench/scratch_curve.py` (see its docstring).', '',
+          '| arm | labels | accuracy | seconds a point |', '|---|---|---|---|']
+    md += [f"| {a} | {k} | {s.acc.mean():.4f} ± {(s.acc.max() - s.acc.min())/2:.4f} | {s.s.mean():.0f} |" for (k, a), s in g]
+    OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+if __name__ == '__main__':
+    args = sys.argv[1:]
+    k = args.index('--arms') if '--arms' in args else len(args)
+    sizes, arms = tuple(map(int, args[:k])), tuple(args[k+1:])
+    main(**dict(sizes=sizes) if sizes else {}, **dict(arms=arms) if arms else {})
