@@ -7,7 +7,7 @@ Usage: python bench/curve_steps.py [SIZES...] [--steps STEPS...] (default: 50 10
 to bench/levers/curve_steps.json (points already there are kept), the table of all of them to curve_steps.md.
 Needs a finished `ulmfit run --profile cpu`.
 """
-import json, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import *
@@ -17,7 +17,7 @@ from ulmfit_nb.few_labels import label_subset, curve_classifier
 
 OUT = Path(__file__).parent/'levers'/'curve_steps.json'
 
-def main(steps=(8, 12, 16, 32), sizes=(50, 100), seeds=(0, 1)):
+def main(steps, sizes, seeds=(0, 1)):
     prof, run = levers.PROF, levers.CPU_OUT
     val, vocab = levers.val_folder(), levers.vocab()
     files = get_text_files(val, folders=['train'])
@@ -42,7 +42,7 @@ def main(steps=(8, 12, 16, 32), sizes=(50, 100), seeds=(0, 1)):
     OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 if __name__ == '__main__':
-    args = sys.argv[1:]
-    k = args.index('--steps') if '--steps' in args else len(args)
-    sizes, steps = tuple(map(int, args[:k])), tuple(map(int, args[k+1:]))
-    main(**dict(sizes=sizes) if sizes else {}, **dict(steps=steps) if steps else {})
+    p = argparse.ArgumentParser()
+    p.add_argument('sizes', nargs='*', type=int, default=[50, 100])
+    p.add_argument('--steps', nargs='+', type=int, default=[8, 12, 16, 32])
+    a = p.parse_args(); main(a.steps, a.sizes)

@@ -14,29 +14,17 @@ Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] (default: 500, 
 `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder); rows to bench/levers/scratch_curve.json, the table to scratch_curve.md.
 Needs a finished `ulmfit run --profile cpu`.
 """
-import dataclasses, json, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 import levers
-from ulmfit_nb.few_labels import label_subset, curve_dls, curve_epochs, NoValidation
-from ulmfit_nb.classifier import clas_learner, gradual_unfreeze
+from ulmfit_nb.few_labels import label_subset, curve_classifier, SCRATCH_LR
 
 OUT = Path(__file__).parent/'levers'/'scratch_curve.json'
 
-def scratch(path, vocab, train, prof, seed, lr=None, encoder=None):
-    "The classifier (`encoder` None: from scratch) trained for the curve's epochs: gradual unfreezing (`lr` None, the curve's schedule until 2026-11-28), else every layer from the first step in one cycle at `lr`."
-    set_seed(seed)
-    dls = curve_dls(path, vocab, train, prof, bs=min(prof.bs, max(2, len(train)//4)))
-    learn = clas_learner(dls, encoder, prof, levers.CPU_OUT)
-    epochs = curve_epochs(prof, len(dls.train), len(train))
-    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-        if lr is None: gradual_unfreeze(learn, dataclasses.replace(prof, clas_epochs=epochs), measure=False)
-        else: learn.unfreeze(); learn.fit_one_cycle(sum(epochs), lr, moms=(0.8, 0.7, 0.8))
-    return learn, epochs
-
-def main(sizes=(500,), seeds=(0, 1), arms=('gradual', 'all_2e-2', 'all_5e-3')):
+def main(sizes, seeds=(0, 1), arms=()):
     prof = levers.PROF
     val, vocab = levers.val_folder(), levers.vocab()
     files = get_text_files(val, folders=['train'])
@@ -45,8 +33,9 @@ def main(sizes=(500,), seeds=(0, 1), arms=('gradual', 'all_2e-2', 'all_5e-3')):
     for n, seed, arm in [(n, seed, arm) for n in sizes for seed in seeds for arm in arms]:
         if (n, seed, arm) in done: continue
         t, train = time.time(), label_subset(files, n, seed)
-        lr = None if arm == 'gradual' else float(arm.split('_')[-1])
-        learn, epochs = scratch(val, vocab, train, prof, seed, lr, 'finetuned' if arm.startswith('ulmfit') else None)
+        enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm == 'gradual'
+        lr = SCRATCH_LR if gradual else float(arm.split('_')[-1])  # gradual unfreezing has its own rates
+        learn, epochs = curve_classifier(val, vocab, train, prof, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
         with learn.no_bar(): acc = float(learn.validate()[1])
         rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
         print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
@@ -59,7 +48,7 @@ def main(sizes=(500,), seeds=(0, 1), arms=('gradual', 'all_2e-2', 'all_5e-3')):
     OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 if __name__ == '__main__':
-    args = sys.argv[1:]
-    k = args.index('--arms') if '--arms' in args else len(args)
-    sizes, arms = tuple(map(int, args[:k])), tuple(args[k+1:])
-    main(**dict(sizes=sizes) if sizes else {}, **dict(arms=arms) if arms else {})
+    p = argparse.ArgumentParser()
+    p.add_argument('sizes', nargs='*', type=int, default=[500])
+    p.add_argument('--arms', nargs='+', default=['gradual', 'all_2e-2', 'all_5e-3'])
+    a = p.parse_args(); main(a.sizes, arms=a.arms)

@@ -72,17 +72,18 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
 SCRATCH_LR = 5e-3  # chosen on a validation block: bench/scratch_curve.py
 
 def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
-                     min_steps:int|None=None) -> tuple:
-    "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs."
+                     min_steps:int|None=None, gradual:bool|None=None, lr:float=SCRATCH_LR) -> tuple:
+    "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs. `gradual` (default: with an encoder) trains by gradual unfreezing, else every layer in one cycle at `lr`."
+    if gradual is None: gradual = encoder is not None  # nothing to protect in a random encoder
     set_seed(seed)
     dls = curve_dls(path, vocab, train_files, profile, bs=min(profile.bs, max(2, len(train_files)//4)))
     learn = clas_learner(dls, encoder, profile, out)
     epochs = curve_epochs(profile, len(dls.train), len(train_files), min_steps)
     with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-        if encoder is None:  # nothing to protect in a random encoder: every layer learns from the first step, one cycle
+        if gradual: gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
+        else:
             learn.unfreeze(); epochs = (sum(epochs),)
-            learn.fit_one_cycle(epochs[0], SCRATCH_LR, moms=(0.8, 0.7, 0.8))
-        else: gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
+            learn.fit_one_cycle(epochs[0], lr, moms=(0.8, 0.7, 0.8))
     return learn, epochs
 
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
