@@ -92,6 +92,19 @@ def test_no_stage1():
     with pytest.raises(CheckpointError, match='reinstall ulmfit_nb'): pretrain.stage1_weights(prefer=('nothing',))
 
 
+def test_probe_quiet():
+    "The linear probe prints no scikit-learn FutureWarnings (1.9 announces new defaults on every fit) and still scores."
+    import warnings, numpy as np
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 5)), np.array([0, 1]*30)
+    x[:, 0] += 3*y  # one informative feature
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        acc = evaluate.probe_accuracy(x[:40], y[:40], x[40:], y[40:])
+    assert acc > 0.8, acc
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)], [str(w.message) for w in caught]
+
+
 def test_never_unpickle():
     "Every torch.load in the package passes weights_only=True."
     for f in PKG.glob('*.py'):

@@ -6,7 +6,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/evaluation.html.md"""
 
 # %% ../nbs/06_evaluation.ipynb #edc9beb7
 from __future__ import annotations
-import json, time
+import json, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
@@ -140,7 +140,9 @@ def pooled_features(learn, items=None) -> list:
 
 def probe_accuracy(x_train, y_train, x_valid, y_valid) -> float:
     "Accuracy on the valid features of standardized, cross-validated logistic regression fitted on the train ones."
-    clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, max_iter=3000)).fit(x_train, y_train)
+    with warnings.catch_warnings():  # scikit-learn 1.9 announces new LogisticRegressionCV defaults on every fit
+        warnings.simplefilter('ignore', FutureWarning)
+        clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, scoring='accuracy', max_iter=3000)).fit(x_train, y_train)
     return float(clf.score(x_valid, y_valid))
 
 def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
