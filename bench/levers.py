@@ -32,10 +32,16 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
 - `probe_fwd_bwd` the same on the forward and backward encoders' features side by side
 - `probe_clas_fwd_bwd` the same on the *trained* forward and backward classifiers' features (stage 3 kept, head
                replaced by logistic regression on all layers)
+- `drop1`, `drop03`, `drop01`, `lr1e-2`, `lr4e-2`, `bs16`  the `base` classifier with one stage-3 setting changed:
+               dropout multiplier 1.0, 0.3 or 0.1 instead of 0.5 (more or less regularisation for 1,000 labels), peak
+               lr 1e-2 (the paper's) or 4e-2 instead of 2e-2, batches of 16 instead of 32 (twice the optimizer steps
+               per epoch)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
-Usage: python bench/levers.py [arm ...] [--seeds 0 1]; results go to bench/levers/levers.csv (resumable, one row per
-arm and seed) and bench/levers/levers.md. Needs a finished `ulmfit run --profile cpu` (its run folder).
+Usage: python bench/levers.py [arm ...] [--seeds 0 1] [--name levers]; results go to bench/levers/NAME.csv (resumable,
+one row per arm and seed) and bench/levers/NAME.md. Needs a finished `ulmfit run --profile cpu` (its run folder);
+stage 2 is not bit-for-bit reproducible on a CPU, so arms measured on a new run go under a new name with `base` again
+(the stage-3 settings, 2026-11-28: `tfidf base drop1 lr1e-2 bs16 drop03 --name stage3`, then `drop01 lr4e-2`).
 """
 import argparse, dataclasses, json, random, shutil, sys, time
 from pathlib import Path
@@ -180,9 +186,13 @@ def score(learn, path) -> float:
     dl = learn.dls.test_dl(test_files(path), with_labels=True)
     with learn.no_bar(): return float(learn.validate(dl=dl)[1])
 
+HYPER = {'drop1': dict(drop_mult=1.0), 'drop03': dict(drop_mult=0.3), 'drop01': dict(drop_mult=0.1),
+         'lr1e-2': dict(clas_lr=1e-2), 'lr4e-2': dict(clas_lr=4e-2), 'bs16': dict(bs=16)}
+
 def classifier(arm, enc, seed, path, out=None) -> dict:
     "Train the classifier of `arm` from encoder `enc` with `seed` (in run folder `out`); validation accuracy and time."
     start, out = time.time(), out or arm_dir(arm)
+    prof = dataclasses.replace(PROF, **HYPER.get(arm, {}))
     train = sorted(get_text_files(path, folders=['train']))
     set_seed(seed)
     if arm == 'early_stop':
@@ -193,8 +203,8 @@ def classifier(arm, enc, seed, path, out=None) -> dict:
                         get_y=parent_label, get_items=lambda _: items,
                         splitter=lambda o: (list(range(len(fit_files))), list(range(len(fit_files), len(o))))
                        ).dataloaders(path, path=path, bs=PROF.bs)
-    else: dls = curve_dls(path, vocab(out), train, PROF, bs=PROF.bs)
-    learn = clas_learner(dls, str(enc), PROF, out)
+    else: dls = curve_dls(path, vocab(out), train, prof, bs=prof.bs)
+    learn = clas_learner(dls, str(enc), prof, out)
     r = dict(arm=arm, seed=seed)
     with learn.no_bar(), learn.no_logging():
         if arm == 'early_stop':
@@ -209,7 +219,7 @@ def classifier(arm, enc, seed, path, out=None) -> dict:
             r.update(stage4_epochs=len(accs), best_epoch=int(max(range(len(accs)), key=accs.__getitem__)) + 1,
                      stop_accuracies=accs)
         else:
-            prof = dataclasses.replace(PROF, clas_epochs=(1, 1, 1, 4)) if arm == 'long4' else PROF
+            if arm == 'long4': prof = dataclasses.replace(prof, clas_epochs=(1, 1, 1, 4))
             with learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
     if arm == 'plus_tfidf':
         valid = test_files(path)
@@ -262,25 +272,27 @@ def table(rows) -> str:
         lines.append(f"| {arm} | {r.accuracy:.4f} ± {(r.hi - r.lo)/2:.4f} | {int(r.seeds)} | {r.minutes:.1f} |")
     return '\n'.join(lines)
 
-def report(rows) -> str:
-    "levers.md: what was run, the table, and the side measurements."
+def report(rows, name='levers') -> str:
+    "NAME.md: what was run, the table, and the side measurements."
+    how = 'python bench/levers.py' + ('' if name == 'levers' else f' ARMS --name {name}')  # the arms: see the docstring
     md = ['# Levers at the `cpu` profile, judged on a validation block', '',
-          'Made by `python bench/levers.py` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
+          f'Made by `{how}` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
           'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
-    for name, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'),
+    for what, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'),
                     ('self-training pseudo-labels', 'pseudo_labels.json'),
                     ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):
-        if (HERE/f).exists(): md += [f'{name}: `{json.loads((HERE/f).read_text())}`', '']
+        if name == 'levers' and (HERE/f).exists(): md += [f'{what}: `{json.loads((HERE/f).read_text())}`', '']
     return '\n'.join(md)
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('arms', nargs='*', default=['tfidf', 'base', 'early_stop', 'long4', 'self_train', 'all_text'])  # and self_train_ens
     p.add_argument('--seeds', nargs='*', type=int, default=[0, 1])
+    p.add_argument('--name', default='levers', help='results go to bench/levers/NAME.{json,csv,md} (a new cpu run: a new name, and base again)')
     a = p.parse_args()
     HERE.mkdir(exist_ok=True)
-    res_f = HERE/'levers.json'
+    res_f = HERE/f'{a.name}.json'
     rows = json.loads(res_f.read_text()) if res_f.exists() else []
     path = val_folder()
     for arm in a.arms:
@@ -309,9 +321,9 @@ def main():
                 r = classifier(arm, enc, seed, path, out)
             print(r, flush=True)
             rows.append(r); res_f.write_text(json.dumps(rows, indent=1))
-            pd.DataFrame(rows).to_csv(HERE/'levers.csv', index=False)
-            (HERE/'levers.md').write_text(report(rows))
-    (HERE/'levers.md').write_text(report(rows))
+            pd.DataFrame(rows).to_csv(HERE/f'{a.name}.csv', index=False)
+            (HERE/f'{a.name}.md').write_text(report(rows, a.name))
+    (HERE/f'{a.name}.md').write_text(report(rows, a.name))
     print(table(rows))
 
 if __name__ == '__main__': main()
