@@ -10,8 +10,11 @@ fit_one_cycle over the same total epochs at lr LR, the ULMFiT momentum schedule)
 `python bench/scratch_curve.py 50 100 200 --arms all_5e-3 all_2e-3` and `python bench/scratch_curve.py 500 --arms all_2e-3`;
 lr 5e-3 scored best on the mean of the four label counts and became 06a's SCRATCH_LR.
 
-Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] (default: 500, the three arms above; an arm
-`all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder); rows to bench/levers/scratch_curve.json, the table to scratch_curve.md.
+Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] [--name NAME] (default: 500, the three arms above;
+an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_gradual` is the
+curve's ULMFiT point); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
+run of 2026-11-28: `python bench/scratch_curve.py 50 100 --arms ulmfit_gradual ulmfit_all_5e-3 ulmfit_all_2e-3
+--name ulmfit_all` (does ULMFiT itself do better with every layer trained from the start when labels are few?).
 Needs a finished `ulmfit run --profile cpu`.
 """
 import argparse, json, sys, time
@@ -22,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import levers
 from ulmfit_nb.few_labels import label_subset, curve_classifier, SCRATCH_LR
 
-OUT = Path(__file__).parent/'levers'/'scratch_curve.json'
+HERE = Path(__file__).parent/'levers'
 
-def main(sizes, seeds=(0, 1), arms=()):
+def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
+    OUT = HERE/f'{name}.json'
     prof = levers.PROF
     val, vocab = levers.val_folder(), levers.vocab()
     files = get_text_files(val, folders=['train'])
@@ -33,7 +37,7 @@ def main(sizes, seeds=(0, 1), arms=()):
     for n, seed, arm in [(n, seed, arm) for n in sizes for seed in seeds for arm in arms]:
         if (n, seed, arm) in done: continue
         t, train = time.time(), label_subset(files, n, seed)
-        enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm == 'gradual'
+        enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm in ('gradual', 'ulmfit_gradual')
         lr = SCRATCH_LR if gradual else float(arm.split('_')[-1])  # gradual unfreezing has its own rates
         learn, epochs = curve_classifier(val, vocab, train, prof, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
         with learn.no_bar(): acc = float(learn.validate()[1])
@@ -41,8 +45,8 @@ def main(sizes, seeds=(0, 1), arms=()):
         print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
     d = pd.DataFrame(rows)
     g = d.groupby(['n', 'arm'])
-    md = ['# The label curve\'s classifier from scratch: gradual unfreezing or every layer from the start', '',
-          'Validation block, mean of 2 seeds ± half range; made by `python bench/scratch_curve.py` (see its docstring).', '',
+    md = ['# The label curve\'s classifiers: gradual unfreezing or every layer from the start', '',
+          f'Validation block, mean of 2 seeds ± half range; made by `python bench/scratch_curve.py ... --name {name}` (see its docstring).', '',
           '| arm | labels | accuracy | seconds a point |', '|---|---|---|---|']
     md += [f"| {a} | {k} | {s.acc.mean():.4f} ± {(s.acc.max() - s.acc.min())/2:.4f} | {s.s.mean():.0f} |" for (k, a), s in g]
     OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
@@ -51,4 +55,5 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('sizes', nargs='*', type=int, default=[500])
     p.add_argument('--arms', nargs='+', default=['gradual', 'all_2e-2', 'all_5e-3'])
-    a = p.parse_args(); main(a.sizes, arms=a.arms)
+    p.add_argument('--name', default='scratch_curve', help='rows to bench/levers/NAME.json, the table to NAME.md')
+    a = p.parse_args(); main(a.sizes, arms=a.arms, name=a.name)
