@@ -11,8 +11,8 @@ fit_one_cycle over the same total epochs at lr LR, the ULMFiT momentum schedule)
 lr 5e-3 scored best on the mean of the four label counts and became 06a's SCRATCH_LR.
 
 Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] [--name NAME] (default: 500, the three arms above;
-an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_gradual` is the
-curve's ULMFiT point); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
+an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_disc_LR` the same
+with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
 run of 2026-11-28: `python bench/scratch_curve.py 50 100 --arms ulmfit_gradual ulmfit_all_5e-3 ulmfit_all_2e-3
 --name ulmfit_all` (does ULMFiT itself do better with every layer trained from the start when labels are few?).
 Needs a finished `ulmfit run --profile cpu`.
@@ -39,6 +39,7 @@ def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
         t, train = time.time(), label_subset(files, n, seed)
         enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm in ('gradual', 'ulmfit_gradual')
         lr = SCRATCH_LR if gradual else float(arm.split('_')[-1])  # gradual unfreezing has its own rates
+        if '_disc_' in arm: lr = slice(lr/2.6**4, lr)  # discriminative rates, as in gradual unfreezing's later stages
         learn, epochs = curve_classifier(val, vocab, train, prof, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
         with learn.no_bar(): acc = float(learn.validate()[1])
         rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))

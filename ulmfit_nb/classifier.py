@@ -17,8 +17,9 @@ from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumabl
 from .finetune import finetune_lm, run_arch, run_config, run_stage1
 
 # %% auto #0
-__all__ = ['UNFREEZE', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner', 'trainable_groups',
-           'gradual_unfreeze', 'results_table', 'train_classifier', 'load_classifier']
+__all__ = ['UNFREEZE', 'SCHEDULES', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner',
+           'trainable_groups', 'clas_name', 'gradual_unfreeze', 'all_layers', 'clas_recipe', 'fit_classifier',
+           'results_table', 'train_classifier', 'load_classifier']
 
 # %% ../nbs/05_classifier.ipynb #794bca89
 def clas_dls(path:Path, vocab:list, profile:Profile|str|None=None, backwards:bool=False) -> DataLoaders:
@@ -79,6 +80,11 @@ def trainable_groups(learn) -> list:
 
 UNFREEZE = ((-1, 1.), (-2, 1/2), (-3, 1/4), (None, 1/20))  # (freeze_to, lr factor) per stage; None: unfreeze
 
+def clas_name(profile:Profile|str|None=None, schedule:str|None=None, backwards:bool=False) -> str:
+    "The run folder's name for a classifier: `clas_fwd` by the profile's schedule, `clas_fwd_<schedule>` by another."
+    prof = get_profile(profile)
+    return f"clas_{'bwd' if backwards else 'fwd'}" + ('' if schedule in (None, prof.clas_schedule) else f'_{schedule}')
+
 def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
     "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
     prof, rows = get_profile(profile), []
@@ -101,6 +107,39 @@ def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, m
         rows.append(r)
     return rows
 
+# %% ../nbs/05_classifier.ipynb #efad1f55
+SCHEDULES = ('gradual', 'all')
+
+def all_layers(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+    "Train every layer of `learn` from the first step: one cycle over the sum of the profile's `clas_epochs` at `clas_all_lr`; one row as in `gradual_unfreeze`; resumable with `name`."
+    prof, out = get_profile(profile), learn.path
+    learn.unfreeze()
+    groups, sname = trainable_groups(learn), name and f'{name}_all'
+    if sname and (r := stage_result(out, sname)):
+        learn.load(sname, with_opt=False, weights_only=True); return [r]
+    n_epoch, lr, start = sum(prof.clas_epochs), prof.clas_all_lr, time.time()
+    if sname: fit_resumable(learn, sname, n_epoch, lr_max=lr, moms=(0.8, 0.7, 0.8))
+    else: learn.fit_one_cycle(n_epoch, lr, moms=(0.8, 0.7, 0.8))
+    r = dict(stage=1, unfrozen='all', epochs=n_epoch, lr=lr, trainable=groups,
+             accuracy=float(learn.validate()[1]) if measure else None, seconds=round(time.time()-start, 1))
+    if sname: learn.save(sname, with_opt=False); save_result(out, sname, r)
+    return [r]
+
+def clas_recipe(profile:Profile|str|None=None, schedule:str|None=None) -> str:
+    "How stage 3 trains by `schedule` (default: the profile's), in words."
+    prof = get_profile(profile)
+    schedule = schedule or prof.clas_schedule
+    if schedule == 'gradual': return f"gradual unfreezing, lr {prof.clas_lr:g}, epochs {'/'.join(map(str, prof.clas_epochs))}"
+    if schedule == 'all': return f"every layer from the first step, one cycle, lr {prof.clas_all_lr:g}, {sum(prof.clas_epochs)} epochs"
+    raise ValueError(f"Unknown stage-3 schedule {schedule!r}: use one of {', '.join(SCHEDULES)} (Profile.clas_schedule).")
+
+def fit_classifier(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True, schedule:str|None=None) -> list:
+    "Train classifier `learn` by `schedule` (default: the profile's): 'gradual' unfreezing or 'all' layers from the first step."
+    prof = get_profile(profile)
+    schedule = schedule or prof.clas_schedule
+    clas_recipe(prof, schedule)  # an unknown schedule fails here, before anything trains
+    return (gradual_unfreeze if schedule == 'gradual' else all_layers)(learn, prof, name, measure)
+
 # %% ../nbs/05_classifier.ipynb #38864bca
 def results_table(learn, dl=None, n:int|None=5, chars:int=200) -> pd.DataFrame:
     "Reviews of `dl` (default: validation) with target, prediction and its probability."
@@ -116,27 +155,31 @@ def results_table(learn, dl=None, n:int|None=5, chars:int=200) -> pd.DataFrame:
 
 # %% ../nbs/05_classifier.ipynb #4129d22a
 def train_classifier(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
-                     backwards:bool=False, name:str|None=None) -> dict:
-    "Stage 3 with gradual unfreezing as a cached, resumable step; returns its results."
+                     backwards:bool=False, name:str|None=None, schedule:str|None=None) -> dict:
+    "Stage 3 as a cached, resumable step, trained by the profile's schedule (or `schedule`); returns its results."
     prof = get_profile(profile)
+    schedule = schedule or prof.clas_schedule
+    recipe = clas_recipe(prof, schedule)  # a classifier trained another way is trained again
     out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
-    name = name or f'clas_{d}'
+    name = name or clas_name(prof, schedule, backwards)
     def train() -> dict:
+        if stage_result(out, name):  # made by another recipe: its stages' checkpoints are stale too
+            for f in [*out.glob(f'{name}_stage?.done.json'), out/f'{name}_all.done.json']: f.unlink(missing_ok=True)
         data, start = path or imdb_sample(prof), time.time()
         vocab = json.loads(Path(finetune_lm(data, prof, out, backwards=backwards)['vocab']).read_text())
         learn = clas_learner(clas_dls(data, vocab, prof, backwards=backwards), encoder, prof, out, backwards=backwards)
-        rows = gradual_unfreeze(learn, prof, name)
+        rows = fit_classifier(learn, prof, name, schedule=schedule)
         learn.save(name, with_opt=False)
-        return dict(stages=rows, accuracy=rows[-1]['accuracy'], encoder=str(encoder), backwards=backwards,
+        return dict(stages=rows, accuracy=rows[-1]['accuracy'], schedule=schedule, encoder=str(encoder), backwards=backwards,
                     wall_time_s=round(time.time()-start, 1), model=str(out/'models'/f'{name}.pth'),
                     vocab=str(out/f'vocab_{d}.json'))
-    return cached_stage(out, name, train)
+    return cached_stage(out, name, train, recipe)
 
 def load_classifier(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, name:str|None=None,
-                    path:Path|None=None) -> TextLearner:
+                    path:Path|None=None, schedule:str|None=None) -> TextLearner:
     "The trained classifier of run `out` as a learner ready for `predict` (trained first if needed)."
     prof = get_profile(profile)
-    res = train_classifier(path, prof, out, backwards=backwards, name=name)
+    res = train_classifier(path, prof, out, backwards=backwards, name=name, schedule=schedule)
     vocab = json.loads(Path(res['vocab']).read_text())
     learn = clas_learner(clas_dls(path or imdb_sample(prof), vocab, prof, backwards), None, prof, out, backwards)
     try: return learn.load(Path(res['model']).stem, with_opt=False, weights_only=True)

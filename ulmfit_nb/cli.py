@@ -15,7 +15,7 @@ from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
 from .runs import run_dir, cached_stage
 from .finetune import finetune_lm, lm_from_run
-from .classifier import train_classifier, clas_learner, load_classifier
+from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .evaluate import encoder_probes, PROBED
 from .generate import generate, detokenize
@@ -61,18 +61,26 @@ def versus_tfidf(rep:dict) -> dict:
     models = {'forward classifier': rep['evaluation']['accuracy']}
     if 'ensemble' in rep: models['forward + backward ensemble'] = rep['ensemble']['ensemble']
     trained = max(models.values())
+    if 'gradual' in rep: models["forward classifier by gradual unfreezing (the paper's schedule, for comparison)"] = rep['gradual']['accuracy']
     frozen = [r for r in rep.get('probe', {}).get('rows', []) if r['encoder'] in PROBED]
     probe = max((max(r['last_layer'], r['all_layers']) for r in frozen), default=None)
     if probe is not None: models['best linear probe of a frozen encoder'] = probe
-    if trained > t: verdict = f"ULMFiT beats TF-IDF by {100*(trained - t):.1f} points on these labels."
+    if 'gradual' in rep:
+        g, a = rep['gradual']['accuracy'], rep['evaluation']['accuracy']
+        schedule = (f"this run's classifier, every layer trained from the first step, scored {a:.3f} against {g:.3f} "
+                    "by gradual unfreezing")
+    else: schedule = "06a: at cpu, every layer trained from the first step beat gradual unfreezing on a validation block"
+    if trained > t:
+        verdict = f"ULMFiT beats TF-IDF by {100*(trained - t):.1f} points on these labels"
+        verdict += f" ({schedule})." if 'gradual' in rep else "."
     elif probe is None:
         verdict = ("ULMFiT does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear probes that tell "
                    "whether the encoder or stage 3's training is the limit.")
     elif probe <= t:
         verdict = (f"The frozen encoder is not enough: the best linear probe of the frozen stage-1 and stage-2 features "
                    f"({probe:.3f}) does not reach TF-IDF ({t:.3f}) either, so no head on these features will close the gap; "
-                   "fine-tuning must change the encoder more (06a: every layer trained from the first step beat gradual "
-                   "unfreezing by 4.5 points at cpu) or start from a stronger language model (notebooks 06 and 06a).")
+                   f"fine-tuning must change the encoder more ({schedule}) or start from a stronger language model "
+                   "(notebooks 06 and 06a).")
         if probe > trained: verdict += (f" Stage 3 leaves {100*(probe - trained):.1f} points of what the frozen features "
                                         "know unused here (its head reads only the last layer; on 06a's validation "
                                         "block a head on all layers gained nothing).")
@@ -109,11 +117,14 @@ def write_plots(out:Path, rep:dict) -> list:
         ax.axhline(rep['lm']['ppl_stage1'], ls='--', c='gray', label='stage 1, before fine-tuning')
         ax.set(xlabel='epoch', ylabel='perplexity on IMDb validation text', title='Stage 2: LM fine-tuning'); ax.legend()
     def clas(ax):
-        st = rep['classifier']['stages']
-        ax.plot([s['stage'] for s in st], [s['accuracy'] for s in st], marker='o', label='ULMFiT classifier')
+        gradual = rep.get('gradual', rep['classifier'])  # the paper's schedule: the run's classifier, or trained beside it
+        st = gradual['stages']
+        ax.plot([s['stage'] for s in st], [s['accuracy'] for s in st], marker='o', label='gradual unfreezing')
+        if gradual is not rep['classifier']:
+            ax.axhline(rep['classifier']['accuracy'], c='C1', label='every layer from the first step (the run\'s classifier)')
         if 'tfidf' in rep: ax.axhline(rep['tfidf']['accuracy'], ls='--', c='gray', label='TF-IDF + LR')
         ax.set_xticks([s['stage'] for s in st], [s['unfrozen'] for s in st])
-        ax.set(ylabel='held-out accuracy', title='Stage 3: gradual unfreezing'); ax.legend()
+        ax.set(ylabel='held-out accuracy', title='Stage 3: the classifier'); ax.legend(fontsize=8)
     def cm(ax):
         m = np.array(rep['evaluation']['confusion'])
         ax.imshow(m, cmap='Blues'); ax.set_xticks([0, 1], ['neg', 'pos']); ax.set_yticks([0, 1], ['neg', 'pos'])
@@ -137,7 +148,12 @@ def write_report(out:Path, rep:dict) -> Path:
           f"{2*rep['sizes']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
           f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s{_speed(lm)} |"]
-    md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
+    if cl.get('schedule', 'gradual') == 'gradual':
+        md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
+    else: md += [f"| 3. classifier, {cl['recipe']} | accuracy {cl['accuracy']:.4f} | {cl['wall_time_s']:.0f} s |"]
+    if 'gradual' in rep:
+        md += [f"| 3.{s['stage']} beside it, gradual unfreezing: {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |"
+               for s in rep['gradual']['stages']]
     md += [f"| held-out test | **accuracy {ev['accuracy']:.4f}** | |"]
     if 'tfidf' in rep: md += [f"| TF-IDF + LR baseline, same labels | accuracy {rep['tfidf']['accuracy']:.4f} | {rep['tfidf']['seconds']:.0f} s |"]
     if 'ensemble' in rep: md += [f"| fwd + bwd ensemble | accuracy {rep['ensemble']['ensemble']:.4f} (bwd {rep['ensemble']['bwd']:.4f}) | |"]
@@ -192,7 +208,11 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     s1 = stage1_weights(prefer=prof.weights)
     log(f'[2/{n}] stage 1: {s1.kind} weights from {s1.path}')
     log(f'[3/{n}] stage 2: fine-tuning the LM on IMDb'); lm = finetune_lm(path, prof, out)
-    log(f'[4/{n}] stage 3: classifier with gradual unfreezing'); clas = train_classifier(path, prof, out)
+    if prof.clas_schedule == 'gradual':
+        log(f'[4/{n}] stage 3: classifier with gradual unfreezing'); clas = train_classifier(path, prof, out)
+    else:
+        log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}; then gradual unfreezing beside it, for comparison')
+        clas, gradual = train_classifier(path, prof, out), train_classifier(path, prof, out, schedule='gradual')
     log(f'[5/{n}] evaluation')
     t = time.time()
     learn = saved_classifier(out)  # what `ulmfit predict` will use: from the saved files alone
@@ -206,13 +226,13 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
               speed=inference_speed(learn, texts[:500], n_predict=20))
     times['evaluation'] = time.time() - t
     rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), sizes=sizes, stage1=lm['stage1'], lm=lm, classifier=clas,
-               evaluation=ev, tfidf=tfidf_baseline(path))
+               evaluation=ev, tfidf=tfidf_baseline(path), **dict(gradual=gradual) if prof.clas_schedule != 'gradual' else {})
     if full:
         log(f'[6/{n}] ablation, forward+backward ensemble, linear probes of the encoders')
         rep['ablation'] = ablation(path, prof, out).to_dict('records')
         rep['ensemble'] = ensemble(path, prof, out)
-        rep['probe'] = cached_stage(out, 'probe', lambda: dict(
-            rows=encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')))
+        rep['probe'] = cached_stage(out, 'probe', lambda: dict(  # probes the classifier too: its recipe is theirs
+            rows=encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')), clas_recipe(prof))
     if curve:
         log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch, ULMFiT and its frozen-encoder probe at several label counts, 2 seeds each')
         pts = label_curve(path, prof, out)
@@ -221,7 +241,8 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
                             ulmfit_beats_tfidf_at=ulmfit_wins(pts), probe_beats_tfidf_at=ulmfit_wins(pts, model='probe'),
                             seconds=float(pts.seconds.sum()))  # cached points count too
     rep['wall_time_s'] = time.time() - start
-    rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'])
+    rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'],
+                                **dict(gradual=gradual['wall_time_s']) if 'gradual' in rep else {})
     write_plots(out, rep)
     log(f'report: {write_report(out, rep)}')
     return rep

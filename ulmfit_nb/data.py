@@ -29,8 +29,8 @@ class Profile:
     seq_len: int             # BPTT length for the language model
     lm_epochs: tuple         # (frozen, unfrozen) epochs of LM fine-tuning
     lm_lr: float             # lr of the frozen LM epoch; unfrozen epochs use lm_lr/10
-    clas_epochs: tuple       # epochs for the 4 gradual-unfreezing stages
-    clas_lr: float
+    clas_epochs: tuple       # epochs for the 4 gradual-unfreezing stages (schedule 'all': their sum, in one cycle)
+    clas_lr: float           # top rate of gradual unfreezing's first stage
     drop_mult: float
     arch: dict               # AWD-LSTM size when *pretraining* at this profile
     pretrain_words: int      # general-domain words the pretraining lesson trains on (more needs the registries)
@@ -40,6 +40,8 @@ class Profile:
     max_words: int|None = None  # each sampled review cut to its first max_words words (None: whole reviews)
     curve_steps: tuple = (16, 8)  # least optimizer steps per unfreezing stage at a label-curve point: below 200 labels, from 200 up (06a)
     weights: tuple = ('shipped',)  # stage-1 weights to try, in order ('wt103', 'shipped')
+    clas_schedule: str = 'gradual'  # stage 3: 'gradual' unfreezing (the paper's) or 'all' layers trained from the first step (05)
+    clas_all_lr: float = 5e-3  # one-cycle peak rate of schedule 'all', every group (chosen on a validation block: 06a)
 
     def to_json(self): return json.dumps(asdict(self), indent=1)
 
@@ -48,10 +50,11 @@ PROFILES = dict(
     tiny=Profile('tiny', n_train=40, n_test=40, n_unsup=40, max_vocab=4000, bs=16, seq_len=48,
                  lm_epochs=(1, 1), lm_lr=2e-2, clas_epochs=(1, 1, 1, 1), clas_lr=2e-2, drop_mult=0.5,
                  arch=dict(emb_sz=48, n_hid=96, n_layers=2), pretrain_words=40_000, pretrain_epochs=2, demo_frac=1.,
-                 max_words=100, lr_find_it=25, curve_steps=(4, 4)),
+                 max_words=100, lr_find_it=25, curve_steps=(4, 4), clas_schedule='all'),
     cpu=Profile('cpu', n_train=500, n_test=1000, n_unsup=6000, max_vocab=10_000, bs=32, seq_len=72,
                 lm_epochs=(1, 2), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
-                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=40_000, pretrain_epochs=2, demo_frac=0.1),
+                arch=dict(emb_sz=200, n_hid=400, n_layers=3), pretrain_words=40_000, pretrain_epochs=2, demo_frac=0.1,
+                clas_schedule='all'),
     gpu=Profile('gpu', n_train=None, n_test=None, n_unsup=None, max_vocab=60_000, bs=64, seq_len=80,
                 lm_epochs=(1, 10), lm_lr=2e-2, clas_epochs=(1, 1, 1, 2), clas_lr=2e-2, drop_mult=0.5,
                 arch=dict(emb_sz=400, n_hid=1152, n_layers=3), pretrain_words=40_000, pretrain_epochs=8,

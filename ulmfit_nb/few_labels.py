@@ -13,7 +13,7 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
-from .classifier import clas_learner, gradual_unfreeze
+from .classifier import clas_learner, gradual_unfreeze, fit_classifier, clas_recipe
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
     read_texts, check_texts, pooled_features, probe_accuracy)
 
@@ -72,9 +72,10 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
 SCRATCH_LR = 5e-3  # chosen on a validation block: bench/scratch_curve.py
 
 def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
-                     min_steps:int|None=None, gradual:bool|None=None, lr:float=SCRATCH_LR) -> tuple:
-    "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs. `gradual` (default: with an encoder) trains by gradual unfreezing, else every layer in one cycle at `lr`."
-    if gradual is None: gradual = encoder is not None  # nothing to protect in a random encoder
+                     min_steps:int|None=None, gradual:bool|None=None, lr:float|None=None) -> tuple:
+    "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs. `gradual` (default: with an encoder, by the profile's schedule) trains by gradual unfreezing, else every layer in one cycle at `lr` (default: the profile's `clas_all_lr`, from scratch `SCRATCH_LR`)."
+    if gradual is None: gradual = encoder is not None and profile.clas_schedule == 'gradual'  # nothing to protect in a random encoder
+    if lr is None: lr = SCRATCH_LR if encoder is None else profile.clas_all_lr
     set_seed(seed)
     dls = curve_dls(path, vocab, train_files, profile, bs=min(profile.bs, max(2, len(train_files)//4)))
     learn = clas_learner(dls, encoder, profile, out)
@@ -92,7 +93,8 @@ def curve_recipe(profile:Profile, model:str, min_steps:int|None=None) -> str|Non
     "How a trained point of `model` is made; a cached point made another way (an older recipe) is trained again."
     steps = min_steps or '/'.join(map(str, profile.curve_steps))
     if model == 'scratch': return f'every layer from the start, one cycle, lr {SCRATCH_LR:g}, steps {steps}'
-    if model == 'ulmfit': return f'gradual unfreezing, lr {profile.clas_lr:g}, steps {steps}'
+    if model == 'ulmfit' and profile.clas_schedule == 'gradual': return f'gradual unfreezing, lr {profile.clas_lr:g}, steps {steps}'
+    if model == 'ulmfit': return f'every layer from the start, one cycle, lr {profile.clas_all_lr:g}, steps {steps}'
 
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
                 min_steps:int|None=None, vec=None, feats:dict|None=None, extra_s:float=0.) -> dict:
@@ -223,7 +225,7 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     vocab = vocab or json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
     set_seed(seed)
     learn = clas_learner(self_train_dls(path, vocab, pseudo, prof), encoder, prof, out)
-    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): fit_classifier(learn, prof, measure=False)
     with learn.no_bar(): student = float(learn.validate()[1])
     tf = tfidf_self_train(train, pool, valid, tfidf_corpus(path), n)
     return save_result(out, name, dict(teachers=len(teachers), teacher=teacher, student=student, tfidf=tf['before'],

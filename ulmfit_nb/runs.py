@@ -52,12 +52,14 @@ def save_result(out:Path, name:str, res:dict) -> dict:
     _atomic_write(Path(out)/f'{name}.done.json', lambda f: f.write_text(json.dumps(res, indent=1, default=float)))
     return res
 
-def cached_stage(out:Path, name:str, compute) -> dict:
-    "Stage `name` of run `out`: its saved results, else `compute()` run once under the stage's lock and saved."
-    if (res := stage_result(out, name)): return res
+def cached_stage(out:Path, name:str, compute, recipe:str|None=None) -> dict:
+    "Stage `name` of run `out`: its saved results, else `compute()` run once under the stage's lock and saved; with `recipe`, results made by another recipe are computed again."
+    ok = lambda r: r and (recipe is None or r.get('recipe') == recipe)
+    if ok(res := stage_result(out, name)): return res
     with run_lock(out, name):
-        if (res := stage_result(out, name)): return res  # another process finished it while we waited
-        return save_result(out, name, compute())
+        if ok(res := stage_result(out, name)): return res  # another process finished it while we waited
+        res = compute()
+        return save_result(out, name, res if recipe is None else dict(res, recipe=recipe))
 
 # %% ../nbs/10_runs.ipynb #2c9dc9ec
 class EpochCheckpoint(Callback):
