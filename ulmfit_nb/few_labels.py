@@ -13,7 +13,7 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
-from .classifier import clas_learner, gradual_unfreeze, fit_classifier, clas_recipe
+from .classifier import clas_learner, gradual_unfreeze, fit_classifier
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
     read_texts, check_texts, pooled_features, probe_accuracy)
 
