@@ -12,12 +12,13 @@ lr 5e-3 scored best on the mean of the four label counts and became 06a's SCRATC
 
 Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] [--name NAME] (default: 500, the three arms above;
 an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_disc_LR` the same
-with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
+with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point; options after a colon:
+`:e8` 8 epochs in all instead of the profile's 5, `:d0.3` dropout multiplier 0.3 instead of 0.5); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
 run of 2026-11-28: `python bench/scratch_curve.py 50 100 --arms ulmfit_gradual ulmfit_all_5e-3 ulmfit_all_2e-3
 --name ulmfit_all` (does ULMFiT itself do better with every layer trained from the start when labels are few?).
 Needs a finished `ulmfit run --profile cpu`.
 """
-import argparse, json, sys, time
+import argparse, dataclasses, json, sys, time
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import *
@@ -38,9 +39,14 @@ def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
         if (n, seed, arm) in done: continue
         t, train = time.time(), label_subset(files, n, seed)
         enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm in ('gradual', 'ulmfit_gradual')
-        lr = SCRATCH_LR if gradual else float(arm.split('_')[-1])  # gradual unfreezing has its own rates
+        base, *opts = arm.split(':')  # options after the arm: eN (N epochs in all, N divisible by 4), dX (drop_mult X)
+        lr = SCRATCH_LR if gradual else float(base.split('_')[-1])  # gradual unfreezing has its own rates
         if '_disc_' in arm: lr = slice(lr/2.6**4, lr)  # discriminative rates, as in gradual unfreezing's later stages
-        learn, epochs = curve_classifier(val, vocab, train, prof, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
+        p = prof
+        for o in opts:
+            if o[0] == 'e': p = dataclasses.replace(p, clas_epochs=(int(o[1:])//4,)*4)
+            if o[0] == 'd': p = dataclasses.replace(p, drop_mult=float(o[1:]))
+        learn, epochs = curve_classifier(val, vocab, train, p, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
         with learn.no_bar(): acc = float(learn.validate()[1])
         rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
         print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
