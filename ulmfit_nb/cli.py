@@ -208,11 +208,10 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     s1 = stage1_weights(prefer=prof.weights)
     log(f'[2/{n}] stage 1: {s1.kind} weights from {s1.path}')
     log(f'[3/{n}] stage 2: fine-tuning the LM on IMDb'); lm = finetune_lm(path, prof, out)
-    if prof.clas_schedule == 'gradual':
-        log(f'[4/{n}] stage 3: classifier with gradual unfreezing'); clas = train_classifier(path, prof, out)
-    else:
-        log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}; then gradual unfreezing beside it, for comparison')
-        clas, gradual = train_classifier(path, prof, out), train_classifier(path, prof, out, schedule='gradual')
+    beside = prof.clas_schedule != 'gradual'  # then the paper's schedule trains beside it, for comparison
+    log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}' + ('; then gradual unfreezing beside it, for comparison' if beside else ''))
+    clas = train_classifier(path, prof, out)
+    gradual = train_classifier(path, prof, out, schedule='gradual') if beside else None
     log(f'[5/{n}] evaluation')
     t = time.time()
     learn = saved_classifier(out)  # what `ulmfit predict` will use: from the saved files alone
@@ -226,7 +225,7 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
               speed=inference_speed(learn, texts[:500], n_predict=20))
     times['evaluation'] = time.time() - t
     rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), sizes=sizes, stage1=lm['stage1'], lm=lm, classifier=clas,
-               evaluation=ev, tfidf=tfidf_baseline(path), **dict(gradual=gradual) if prof.clas_schedule != 'gradual' else {})
+               evaluation=ev, tfidf=tfidf_baseline(path), **dict(gradual=gradual) if gradual else {})
     if full:
         log(f'[6/{n}] ablation, forward+backward ensemble, linear probes of the encoders')
         rep['ablation'] = ablation(path, prof, out).to_dict('records')
@@ -242,7 +241,7 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
                             seconds=float(pts.seconds.sum()))  # cached points count too
     rep['wall_time_s'] = time.time() - start
     rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'],
-                                **dict(gradual=gradual['wall_time_s']) if 'gradual' in rep else {})
+                                **dict(gradual=gradual['wall_time_s']) if gradual else {})
     write_plots(out, rep)
     log(f'report: {write_report(out, rep)}')
     return rep

@@ -13,7 +13,7 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .runs import run_dir, run_lock, stage_result, save_result
 from .finetune import finetune_lm
-from .classifier import clas_learner, gradual_unfreeze, fit_classifier
+from .classifier import clas_learner, fit_classifier
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
     read_texts, check_texts, pooled_features, probe_accuracy)
 
@@ -81,11 +81,9 @@ def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, o
     learn = clas_learner(dls, encoder, profile, out)
     epochs = curve_epochs(profile, len(dls.train), len(train_files), min_steps)
     with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()):
-        if gradual: gradual_unfreeze(learn, dataclasses.replace(profile, clas_epochs=epochs), measure=False)
-        else:
-            learn.unfreeze(); epochs = (sum(epochs),)
-            learn.fit_one_cycle(epochs[0], lr, moms=(0.8, 0.7, 0.8))
-    return learn, epochs
+        fit_classifier(learn, dataclasses.replace(profile, clas_epochs=epochs, clas_all_lr=lr), measure=False,
+                       schedule='gradual' if gradual else 'all')
+    return learn, epochs if gradual else (sum(epochs),)
 
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
 
