@@ -116,7 +116,7 @@ def pseudo_label_accuracy(path, teachers) -> dict:
     all_right = [truth[t] == ['neg', 'pos'][int(p.argmax())] for t, p in zip(texts, probs)]
     return dict(picked=len(picked), picked_accuracy=sum(right)/len(right), pool=len(pool), pool_accuracy=sum(all_right)/len(all_right))
 
-def vocab(out=CPU_OUT): return json.loads((Path(out)/'vocab_fwd.json').read_text())
+def vocab(out=CPU_OUT, direction='fwd'): return json.loads((Path(out)/f'vocab_{direction}.json').read_text())
 
 def arm_dir(arm) -> Path:
     "A run folder for `arm` that knows the cpu run's model size (config_fwd.json)."

@@ -12,8 +12,13 @@ lr 5e-3 scored best on the mean of the four label counts and became 06a's SCRATC
 
 Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] [--name NAME] (default: 500, the three arms above;
 an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_disc_LR` the same
-with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point; options after a colon:
-`:e8` 8 epochs in all instead of the profile's 5, `:d0.3` dropout multiplier 0.3 instead of 0.5); rows to bench/levers/NAME.json (default scratch_curve), the table to NAME.md. On the fresh cpu
+with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point, `ulmfitbwd_all_LR` the
+all-layers classifier from the *backward* stage-2 encoder; options after a colon: `:e8` 8 epochs in all instead of the
+profile's 5, `:d0.3` dropout multiplier 0.3 instead of 0.5, `:b16` batches of 16 instead of 32); rows to
+bench/levers/NAME.json (default scratch_curve), the table to NAME.md. Each point's validation probabilities go to
+bench/levers/NAME_probs/ and `--ensemble A+B ...` adds rows averaging them (per seed; `tfidf` is TF-IDF + LR on the
+same labels, `A@s` averages A's seeds 0 and 1: an ensemble of two seeds, a fair one only when the
+point uses every label, as at 1,000, since below that the seeds draw different labels). On the fresh cpu
 run of 2026-11-28: `python bench/scratch_curve.py 50 100 --arms ulmfit_gradual ulmfit_all_5e-3 ulmfit_all_2e-3
 --name ulmfit_all` (does ULMFiT itself do better with every layer trained from the start when labels are few?).
 Needs a finished `ulmfit run --profile cpu`.
@@ -24,11 +29,36 @@ import pandas as pd
 from fastai.text.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 import levers
+from ulmfit_nb.evaluate import tfidf_fit, tfidf_corpus, read_texts, test_files
 from ulmfit_nb.few_labels import label_subset, curve_classifier, SCRATCH_LR
 
 HERE = Path(__file__).parent/'levers'
 
-def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
+def _probs_file(name, n, seed, arm) -> Path: return HERE/f'{name}_probs'/f"{arm.replace(':', '_')}_{n}_seed{seed}.npy"
+
+def save_probs(name, n, seed, arm, learn):
+    "The point's probabilities on the validation block, in `test_files` order (get_preds undoes the sorted order)."
+    assert [str(f) for f in learn.dls.valid_ds.items] == [str(f) for f in test_files(levers.val_folder())]
+    assert list(learn.dls.vocab[1]) == ['neg', 'pos']
+    with learn.no_bar(): probs = learn.get_preds(dl=learn.dls.valid)[0].float().numpy()
+    f = _probs_file(name, n, seed, arm); f.parent.mkdir(exist_ok=True); np.save(f, probs)
+
+def tfidf_probs(n, seed, val) -> np.ndarray:
+    vec, lr = tfidf_fit(label_subset(get_text_files(val, folders=['train']), n, seed), tfidf_corpus(levers.SAMPLE))
+    assert list(lr.classes_) == ['neg', 'pos']
+    return lr.predict_proba(vec.transform(read_texts(test_files(val))))
+
+def ensemble_acc(name, n, seed, ens, val) -> float:
+    "Accuracy of the average of the members' probabilities (`tfidf`, an arm, or `arm@s`: both seeds of an arm)."
+    probs = []
+    for m in ens.split('+'):
+        if m == 'tfidf': probs.append(tfidf_probs(n, seed, val))
+        elif m.endswith('@s'): probs += [np.load(_probs_file(name, n, s, m[:-2])) for s in (0, 1)]
+        else: probs.append(np.load(_probs_file(name, n, seed, m)))
+    y = np.array([f.parent.name == 'pos' for f in test_files(val)])
+    return float(((np.mean(probs, 0)[:, 1] > 0.5) == y).mean())
+
+def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve', ensembles=()):
     OUT = HERE/f'{name}.json'
     prof = levers.PROF
     val, vocab = levers.val_folder(), levers.vocab()
@@ -39,6 +69,7 @@ def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
         if (n, seed, arm) in done: continue
         t, train = time.time(), label_subset(files, n, seed)
         enc, gradual = 'finetuned' if arm.startswith('ulmfit') else None, arm in ('gradual', 'ulmfit_gradual')
+        bwd = arm.startswith('ulmfitbwd')
         base, *opts = arm.split(':')  # options after the arm: eN (N epochs in all, N divisible by 4), dX (drop_mult X)
         lr = SCRATCH_LR if gradual else float(base.split('_')[-1])  # gradual unfreezing has its own rates
         if '_disc_' in arm: lr = slice(lr/2.6**4, lr)  # discriminative rates, as in gradual unfreezing's later stages
@@ -46,16 +77,24 @@ def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve'):
         for o in opts:
             if o[0] == 'e': p = dataclasses.replace(p, clas_epochs=(int(o[1:])//4,)*4)
             if o[0] == 'd': p = dataclasses.replace(p, drop_mult=float(o[1:]))
-        learn, epochs = curve_classifier(val, vocab, train, p, levers.CPU_OUT, enc, seed, gradual=gradual, lr=lr)
+            if o[0] == 'b': p = dataclasses.replace(p, bs=int(o[1:]))
+        learn, epochs = curve_classifier(val, levers.vocab(direction='bwd') if bwd else vocab, train, p, levers.CPU_OUT,
+                                         enc, seed, gradual=gradual, lr=lr, backwards=bwd)
         with learn.no_bar(): acc = float(learn.validate()[1])
+        save_probs(name, n, seed, arm, learn)
         rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
         print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
+    for ens in ensembles:
+        for n in sizes:
+            rs = [dict(n=n, seed=seed, arm=ens, epochs=[], acc=ensemble_acc(name, n, seed, ens, val), s=0) for seed in seeds]
+            rows = [r for r in rows if (r['n'], r['arm']) != (n, ens)] + rs
+    OUT.write_text(json.dumps(rows, indent=1))
     d = pd.DataFrame(rows)
     g = d.groupby(['n', 'arm'])
     md = ['# The label curve\'s classifiers: gradual unfreezing or every layer from the start', '',
-          f'Validation block, mean of 2 seeds ± half range; made by `python bench/scratch_curve.py ... --name {name}` (see its docstring).', '',
-          '| arm | labels | accuracy | seconds a point |', '|---|---|---|---|']
-    md += [f"| {a} | {k} | {s.acc.mean():.4f} ± {(s.acc.max() - s.acc.min())/2:.4f} | {s.s.mean():.0f} |" for (k, a), s in g]
+          f'Validation block, mean of the seeds ± half range; made by `python bench/scratch_curve.py ... --name {name}` (see its docstring).', '',
+          '| arm | labels | accuracy | seeds | seconds a point |', '|---|---|---|---|---|']
+    md += [f"| {a} | {k} | {s.acc.mean():.4f} ± {(s.acc.max() - s.acc.min())/2:.4f} | {len(s)} | {s.s.mean():.0f} |" for (k, a), s in g]
     OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 if __name__ == '__main__':
@@ -63,4 +102,6 @@ if __name__ == '__main__':
     p.add_argument('sizes', nargs='*', type=int, default=[500])
     p.add_argument('--arms', nargs='+', default=['gradual', 'all_2e-2', 'all_5e-3'])
     p.add_argument('--name', default='scratch_curve', help='rows to bench/levers/NAME.json, the table to NAME.md')
-    a = p.parse_args(); main(a.sizes, arms=a.arms, name=a.name)
+    p.add_argument('--ensemble', nargs='*', default=[], help='arms joined by +, averaged (tfidf, ARM, ARM@s)')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
+    a = p.parse_args(); main(a.sizes, seeds=a.seeds, arms=a.arms, name=a.name, ensembles=a.ensemble)
