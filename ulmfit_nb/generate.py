@@ -6,37 +6,15 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/generation.html.md"""
 
 # %% ../nbs/04_generation.ipynb #9bb2f5b2
 from __future__ import annotations
-import math, numbers, re
+import re
 import torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastai.text.all import LMLearner, UNK, BOS, PAD, decode_spec_tokens
+from .checks import _is_int, check_prompt, check_sampling  # one-line errors for bad arguments (appendix 14)
 
 # %% auto #0
-__all__ = ['check_prompt', 'check_sampling', 'prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next',
-           'decode_ids', 'generate_ids', 'generate', 'plot_temperatures', 'detokenize', 'generate_for_widget',
-           'plot_next_tokens']
-
-# %% ../nbs/04_generation.ipynb #d3943a85
-def _is_int(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-def check_prompt(prompt) -> str:
-    "`prompt` if it is a string with some non-space text, else a `ValueError`."
-    if not isinstance(prompt, str):
-        raise ValueError(f"prompt must be a string, not {type(prompt).__name__}")
-    if not prompt.strip(): raise ValueError("prompt is empty: give at least one word to start from")
-    return prompt
-
-def check_sampling(temperature:float=1.0, n_words:int=1, top_k:int|None=None, top_p:float|None=None, seed:int|None=None):
-    "Raise a `ValueError` naming the first sampling argument that is out of range."
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (0 < temperature < math.inf):
-        raise ValueError(f"temperature must be a number > 0, not {temperature!r}")
-    if not _is_int(n_words) or n_words < 1: raise ValueError(f"n_words must be an integer >= 1, not {n_words!r}")
-    if top_k is not None and (not _is_int(top_k) or top_k < 1):
-        raise ValueError(f"top_k must be an integer >= 1 (or None to keep every token), not {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not (0 < top_p <= 1)):
-        raise ValueError(f"top_p must be in (0, 1] (or None to keep every token), not {top_p!r}")
-    if seed is not None and (not _is_int(seed) or not (0 <= seed < 2**63)):
-        raise ValueError(f"seed must be an integer in [0, 2**63) or None, not {seed!r}")
+__all__ = ['prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next', 'decode_ids', 'generate_ids', 'generate',
+           'plot_temperatures', 'detokenize', 'generate_for_widget', 'plot_next_tokens']
 
 # %% ../nbs/04_generation.ipynb #b5f8dea1
 def prompt_ids(learn:LMLearner, prompt:str) -> torch.Tensor:
