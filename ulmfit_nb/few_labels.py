@@ -215,7 +215,7 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     if not pool: raise ValueError(f"{path}/unsup holds no reviews for the teachers to label.")
     n = n_per_label or min(len(train) // 2, len(pool) // 4)
     name = f'self_train_{n}_seed{seed}'
-    if (r := stage_result(out, name)): return r
+    if (r := stage_result(out, name)) and r['teachers'] == len(teachers): return r  # else made by other teachers: again
     start, labels = time.time(), list(teachers[0].dls.vocab[1])
     pseudo = most_confident(ensemble_probs(teachers, pool), pool, labels, n)
     targs = torch.tensor([labels.index(f.parent.name) for f in valid])
