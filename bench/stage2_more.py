@@ -1,0 +1,64 @@
+"""Would `ulmfit run --profile cpu`'s spare minutes (29.6 of 45 used) buy more as stage-2 epochs, now that stage 3
+trains every layer? A proxy, not the profile change itself: the cpu run's fine-tuned forward LM trains one more
+unfrozen epoch over the same text (slanted-triangular, discriminative rates, peak lm_lr/20: it is already
+fine-tuned), about the 7.5 minutes a third unfrozen epoch would cost; then the all-layers classifier from its
+encoder on the validation block, 3 seeds, against 0.850 for the run's own encoder (bench/levers/ensembles.md).
+
+Usage: python bench/stage2_more.py; rows to bench/levers/stage2_more.json and .md.
+"""
+import json, sys, time
+from pathlib import Path
+from fastai.text.all import *
+sys.path.insert(0, str(Path(__file__).parent))
+import levers
+from ulmfit_nb.data import imdb_sample
+from ulmfit_nb.finetune import lm_dls, run_arch, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
+from ulmfit_nb.weights import lm_config
+from ulmfit_nb.few_labels import curve_classifier
+
+OUT = levers.HERE/'stage2_more.json'
+
+def encoder() -> tuple:
+    "The one-more-epoch encoder (trained once) and its LM's validation perplexity before and after."
+    out = levers.arm_dir('stage2_more')
+    f, rec = out/'models'/'lm_fwd_enc.pth', out/'lm.json'
+    if rec.exists(): return f, json.loads(rec.read_text())
+    set_seed(0)
+    prof = levers.PROF
+    dls = lm_dls(imdb_sample(prof), prof)
+    assert list(dls.vocab) == levers.vocab(), 'the sample\'s vocab changed since the cpu run'
+    # as stage 2 trained it (the profile's dropout, wd 0.1), from the run's fine-tuned weights
+    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(levers.CPU_OUT)), drop_mult=prof.drop_mult,
+                                   pretrained=False, metrics=[accuracy, Perplexity()], wd=0.1, path=levers.CPU_OUT,
+                                   model_dir='models').load('lm_fwd', with_opt=False, weights_only=True)
+    with learn.no_bar(): before = float(learn.validate()[2])
+    learn.unfreeze()
+    lr, start = prof.lm_lr / 20, time.time()
+    learn.fit_stlr(1, slice(lr/2.6**3, lr))
+    with learn.no_bar(): after = float(learn.validate()[2])
+    learn.path, learn.model_dir = out, 'models'
+    learn.save_encoder('lm_fwd_enc')
+    r = dict(ppl_before=before, ppl_after=after, seconds=round(time.time() - start))
+    rec.write_text(json.dumps(r, indent=1))
+    return f, r
+
+def main(seeds=(0, 1, 2)):
+    enc, lm = encoder()
+    print(lm, flush=True)
+    rows = json.loads(OUT.read_text()) if OUT.exists() else []
+    val = levers.val_folder()
+    train = sorted(get_text_files(val, folders=['train']))
+    for seed in seeds:
+        if any(r['seed'] == seed for r in rows): continue
+        learn, _ = curve_classifier(val, levers.vocab(), train, levers.PROF, enc.parent.parent, str(enc), seed)
+        with learn.no_bar(): rows.append(dict(seed=seed, acc=float(learn.validate()[1])))
+        print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
+    accs = [r['acc'] for r in rows]
+    md = ['# One more stage-2 epoch, then the all-layers classifier (validation block)', '',
+          'Made by `python bench/stage2_more.py` (see its docstring).', '',
+          f"LM perplexity {lm['ppl_before']:.1f} -> {lm['ppl_after']:.1f}, the extra epoch {lm['seconds']/60:.1f} min; "
+          f"classifier {sum(accs)/len(accs):.4f} ± {(max(accs) - min(accs))/2:.4f} over {len(accs)} seeds "
+          f"({', '.join(f'{a:.3f}' for a in accs)}), against 0.850 ± 0.0075 from the run's own encoder."]
+    OUT.with_suffix('.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+if __name__ == '__main__': main()
