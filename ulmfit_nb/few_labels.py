@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .runs import run_dir, run_lock, stage_result, save_result
+from .runs import run_dir, run_lock, stage_result, cached_stage
 from .finetune import finetune_lm
 from .classifier import clas_learner, fit_classifier
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
@@ -99,23 +99,24 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     "Held-out accuracy of `model` ('tfidf', 'scratch', 'ulmfit' or 'probe') trained on `n` labels drawn by `seed` (cached)."
     prof = get_profile(profile)
     out = run_dir(prof, out)
-    name, recipe = _curve_name(model, n, seed), curve_recipe(prof, model, min_steps)
-    if (r := stage_result(out, name)) and r.get('recipe') == recipe: return r
     if model not in CURVE_MODELS: raise ValueError(f"Unknown model {model!r}: use one of {', '.join(CURVE_MODELS)}.")
-    start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
-    r = dict(model=model, labels=n, seed=seed, **(dict(recipe=recipe) if recipe else {}))
-    if model == 'tfidf':
-        vec = vec or tfidf_vectorizer(tfidf_corpus(path))  # a curve fits it once for all its points
-        r.update(accuracy=tfidf_score(*tfidf_fit(train, None, vec=vec), test_files(path)))
-    elif model == 'probe':
-        feats = feats or curve_features(path, prof, out, train)  # a curve computes them once for all its points
-        xy = lambda fs: (np.stack([feats[f] for f in fs]), [Path(f).parent.name for f in fs])
-        r.update(accuracy=probe_accuracy(*xy(train), *xy(test_files(path))))
-    else:
-        vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
-        learn, epochs = curve_classifier(path, vocab, train, prof, out, 'finetuned' if model == 'ulmfit' else None, seed, min_steps)
-        with learn.no_bar(): r.update(accuracy=float(learn.validate()[1]), epochs=list(epochs), bs=learn.dls.bs)
-    return save_result(out, name, dict(r, seconds=round(time.time() - start + extra_s, 1)))  # extra_s: shared work done for it
+    def compute() -> dict:
+        start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
+        r = dict(model=model, labels=n, seed=seed)
+        if model == 'tfidf':
+            tf = vec or tfidf_vectorizer(tfidf_corpus(path))  # a curve fits it once for all its points
+            r.update(accuracy=tfidf_score(*tfidf_fit(train, None, vec=tf), test_files(path)))
+        elif model == 'probe':
+            fs = feats or curve_features(path, prof, out, train)  # a curve computes them once for all its points
+            xy = lambda files: (np.stack([fs[f] for f in files]), [Path(f).parent.name for f in files])
+            r.update(accuracy=probe_accuracy(*xy(train), *xy(test_files(path))))
+        else:
+            vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
+            learn, epochs = curve_classifier(path, vocab, train, prof, out, 'finetuned' if model == 'ulmfit' else None, seed, min_steps)
+            with learn.no_bar(): r.update(accuracy=float(learn.validate()[1]), epochs=list(epochs), bs=learn.dls.bs)
+        return dict(r, seconds=round(time.time() - start + extra_s, 1))  # extra_s: shared work done for it
+    # a point made by another recipe (an older schedule, say) is trained again
+    return cached_stage(out, _curve_name(model, n, seed), compute, recipe=curve_recipe(prof, model, min_steps))
 
 # %% ../nbs/06a_few_labels.ipynb #2d98c402
 def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, sizes:list|None=None,
@@ -214,19 +215,19 @@ def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path
     train, pool, valid = (sorted(get_text_files(path, folders=[f])) for f in ('train', 'unsup', 'test'))
     if not pool: raise ValueError(f"{path}/unsup holds no reviews for the teachers to label.")
     n = n_per_label or min(len(train) // 2, len(pool) // 4)
-    name = f'self_train_{n}_seed{seed}'
-    if (r := stage_result(out, name)) and r['teachers'] == len(teachers): return r  # else made by other teachers: again
-    start, labels = time.time(), list(teachers[0].dls.vocab[1])
-    pseudo = most_confident(ensemble_probs(teachers, pool), pool, labels, n)
-    targs = torch.tensor([labels.index(f.parent.name) for f in valid])
-    teacher = float((ensemble_probs(teachers, valid).argmax(1) == targs).float().mean())
-    vocab = vocab or json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
-    set_seed(seed)
-    learn = clas_learner(self_train_dls(path, vocab, pseudo, prof), encoder, prof, out)
-    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): fit_classifier(learn, prof, measure=False)
-    with learn.no_bar(): student = float(learn.validate()[1])
-    tf = tfidf_self_train(train, pool, valid, tfidf_corpus(path), n)
-    return save_result(out, name, dict(teachers=len(teachers), teacher=teacher, student=student, tfidf=tf['before'],
-                                       tfidf_self=tf['after'], labels=len(train), pseudo=len(pseudo),
-                                       pseudo_pos=sum(v == labels[-1] for v in pseudo.values()), tfidf_pseudo=tf['pseudo'],
-                                       seed=seed, seconds=round(time.time() - start, 1)))
+    def compute() -> dict:
+        start, labels = time.time(), list(teachers[0].dls.vocab[1])
+        pseudo = most_confident(ensemble_probs(teachers, pool), pool, labels, n)
+        targs = torch.tensor([labels.index(f.parent.name) for f in valid])
+        teacher = float((ensemble_probs(teachers, valid).argmax(1) == targs).float().mean())
+        set_seed(seed)
+        learn = clas_learner(self_train_dls(path, vocab or json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text()),
+                                            pseudo, prof), encoder, prof, out)
+        with learn.no_bar(), learn.no_logging(), learn.added_cbs(NoValidation()): fit_classifier(learn, prof, measure=False)
+        with learn.no_bar(): student = float(learn.validate()[1])
+        tf = tfidf_self_train(train, pool, valid, tfidf_corpus(path), n)
+        return dict(teachers=len(teachers), teacher=teacher, student=student, tfidf=tf['before'], tfidf_self=tf['after'],
+                    labels=len(train), pseudo=len(pseudo), pseudo_pos=sum(v == labels[-1] for v in pseudo.values()),
+                    tfidf_pseudo=tf['pseudo'], seed=seed, seconds=round(time.time() - start, 1))
+    # a result made by other teachers (a backward classifier trained since, say) is computed again
+    return cached_stage(out, f'self_train_{n}_seed{seed}', compute, recipe=f'{len(teachers)} teachers')
