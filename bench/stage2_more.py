@@ -12,8 +12,7 @@ from fastai.text.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 import levers
 from ulmfit_nb.data import imdb_sample
-from ulmfit_nb.finetune import lm_dls, run_arch, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
-from ulmfit_nb.weights import lm_config
+from ulmfit_nb.finetune import lm_dls, lm_learner, run_stage1, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
 from ulmfit_nb.few_labels import curve_classifier
 
 OUT = levers.HERE/'stage2_more.json'
@@ -27,10 +26,9 @@ def encoder() -> tuple:
     prof = levers.PROF
     dls = lm_dls(imdb_sample(prof), prof)
     assert list(dls.vocab) == levers.vocab(), 'the sample\'s vocab changed since the cpu run'
-    # as stage 2 trained it (the profile's dropout, wd 0.1), from the run's fine-tuned weights
-    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(levers.CPU_OUT)), drop_mult=prof.drop_mult,
-                                   pretrained=False, metrics=[accuracy, Perplexity()], wd=0.1, path=levers.CPU_OUT,
-                                   model_dir='models').load('lm_fwd', with_opt=False, weights_only=True)
+    # the learner stage 2 trained (its dropout and weight decay), with the run's fine-tuned weights in place of stage 1's
+    learn = lm_learner(dls, run_stage1(levers.CPU_OUT), prof, path=levers.CPU_OUT, model_dir='models')
+    learn.load('lm_fwd', with_opt=False, weights_only=True)
     with learn.no_bar(): before = float(learn.validate()[2])
     learn.unfreeze()
     lr, start = prof.lm_lr / 20, time.time()
