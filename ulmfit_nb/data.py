@@ -42,6 +42,7 @@ class Profile:
     weights: tuple = ('shipped',)  # stage-1 weights to try, in order ('wt103', 'shipped')
     clas_schedule: str = 'gradual'  # stage 3: 'gradual' unfreezing (the paper's) or 'all' layers trained from the first step (05)
     clas_all_lr: float = 5e-3  # one-cycle peak rate of schedule 'all', every group (chosen on a validation block: 06a)
+    stage2: str|None = None  # stage 2 taken ready-made from this folder ('shipped': the package's) instead of fine-tuned (03)
 
     def to_json(self): return json.dumps(asdict(self), indent=1)
 

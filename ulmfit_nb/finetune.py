@@ -13,7 +13,7 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import fp16_if_cuda, lm_workers
 from .weights import Stage1, stage1_weights, lm_config, CheckpointError
-from .weights import load_weights
+from .weights import load_weights, read_lm_weights, remap_lm_vocab, stage2_folder
 from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
 
 # %% auto #0
@@ -22,11 +22,12 @@ __all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm'
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
 def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
-           folders=('train', 'unsup', 'test'), num_workers:int|None=None) -> DataLoaders:
-    "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out."
+           folders=('train', 'unsup', 'test'), num_workers:int|None=None, vocab:list|None=None) -> DataLoaders:
+    "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out (`vocab`: else built from them)."
     prof = get_profile(profile)
     num_workers = lm_workers() if num_workers is None else num_workers
-    block = TextBlock.from_folder(path, is_lm=True, seq_len=prof.seq_len, max_vocab=prof.max_vocab, backwards=backwards)
+    block = TextBlock.from_folder(path, is_lm=True, seq_len=prof.seq_len, max_vocab=prof.max_vocab, backwards=backwards,
+                                  vocab=vocab)
     dblock = DataBlock(blocks=block, get_items=partial(get_text_files, folders=list(folders)),
                        splitter=RandomSplitter(0.1, seed=seed))
     return dblock.dataloaders(path, path=path, bs=prof.bs, seq_len=prof.seq_len, num_workers=num_workers)
@@ -73,9 +74,14 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
                 schedule:str='stlr', stage1:Stage1|None=None) -> dict:
     "Stage 2 as a resumable step: fine-tune the LM on IMDb, `save_encoder`, return metrics (cached)."
     prof = get_profile(profile)
+    if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
+    src = str(stage2_folder(prof.stage2)) if prof.stage2 else None  # a ready-made stage 2 (below)
     out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
     name = f'lm_{d}'
-    if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
+    if (res := stage_result(out, name)) and res.get('stage2', {}).get('folder') != src:
+        made = f"from {res['stage2']['folder']}" if 'stage2' in res else 'fine-tuned in it'
+        raise CheckpointError(f"{out} already holds a stage 2 {made}; pick another run folder (--out) for this one.")
+    if src: return cached_stage(out, name, lambda: _adopt_lm(Path(src), path or imdb_sample(prof), prof, out, backwards))
     def train() -> dict:
         start = time.time()
         dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
@@ -98,22 +104,28 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
         fit_resumable(learn, f'{name}_unfrozen', n_unfrozen, fit=fit, lr_max=slice(lr/2.6**3, lr), **kw)
         if w: fit_s['unfrozen'] = round(time.time() - t, 1)
         hist += _lm_history(learn)
-        loss, acc, ppl = map(float, learn.validate())
-        learn.save(name, with_opt=False)
         n_tok = len(dls.train)*prof.bs*prof.seq_len  # tokens an epoch trains on
-        learn.save_encoder(f'{name}_enc')
-        (out/f'vocab_{d}.json').write_text(json.dumps(list(dls.vocab)))
-        # the run's own size, chunk length and stage 1, so saved models are rebuilt as they were trained
-        s1 = learn.stage1
-        (out/f'config_{d}.json').write_text(json.dumps(dict(arch=s1.arch, vocab_sz=len(dls.vocab), seq_len=prof.seq_len,
-                                                            stage1=dict(kind=s1.kind, path=str(s1.path)))))
-        return dict(stage1=s1.kind, ppl_stage1=ppl_before, ppl=ppl, accuracy=acc, valid_loss=loss,
-                    history=hist, schedule=schedule, epochs=list(prof.lm_epochs), vocab_sz=len(dls.vocab),
+        return dict(stage1=learn.stage1.kind, ppl_stage1=ppl_before, **_save_lm(learn, out, d, prof, learn.stage1),
+                    history=hist, schedule=schedule, epochs=list(prof.lm_epochs),
                     tokens_per_epoch=n_tok, fit_s=fit_s, tokens_per_s={k: round(n_tok*n/fit_s[k]) for k, n in
                                                                     zip(('frozen', 'unfrozen'), prof.lm_epochs) if k in fit_s},
                     wall_time_s=round(time.time() - start, 1), profile=prof.name,
-                    encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
+                    texts=len(dls.train_ds) + len(dls.valid_ds), train_tokens=int(sum(dls.train.lens)),
+                    device=torch.cuda.get_device_name() if dls.device.type == 'cuda' else 'cpu')
     return cached_stage(out, name, train)  # appendix 10: read back when finished, else trained once under a lock
+
+def _save_lm(learn, out:Path, d:str, prof:Profile, s1:Stage1|None) -> dict:
+    "Measure and save a finished stage-2 LM into run `out` (model, encoder, vocab, config); its metrics and files."
+    loss, acc, ppl = map(float, learn.validate())
+    learn.save(f'lm_{d}', with_opt=False)
+    learn.save_encoder(f'lm_{d}_enc')
+    (out/f'vocab_{d}.json').write_text(json.dumps(list(learn.dls.vocab)))
+    # the run's own size, chunk length and stage 1, so saved models are rebuilt as they were trained
+    arch = dict(emb_sz=learn.model[0].emb_sz, n_hid=learn.model[0].n_hid, n_layers=learn.model[0].n_layers)
+    (out/f'config_{d}.json').write_text(json.dumps(dict(arch=arch, vocab_sz=len(learn.dls.vocab), seq_len=prof.seq_len,
+                                                        **dict(stage1=dict(kind=s1.kind, path=str(s1.path))) if s1 else {})))
+    return dict(ppl=ppl, accuracy=acc, valid_loss=loss, vocab_sz=len(learn.dls.vocab),
+                encoder=str(out/'models'/f'lm_{d}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
 
 def run_config(out:Path, direction:str='fwd') -> dict:
     "What run folder `out` recorded about its models: `arch`, `vocab_sz`, `seq_len`, `stage1` (older runs: less)."
@@ -144,7 +156,30 @@ def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bo
     prof = get_profile(profile)
     out, name = run_dir(prof, out), f"lm_{'bwd' if backwards else 'fwd'}"
     res = finetune_lm(path, prof, out, backwards=backwards)
-    dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
-    if list(dls.vocab) != json.loads(Path(res['vocab']).read_text()):
+    vocab = json.loads(Path(res['vocab']).read_text())
+    dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards, vocab=vocab if 'stage2' in res else None)
+    if list(dls.vocab) != vocab:
         raise CheckpointError(f"The IMDb vocab changed since {out} was trained; delete that folder to retrain.")
     return lm_from_run(dls, out, backwards).load(name, with_opt=False, weights_only=True)
+
+# %% ../nbs/03_lm_finetuning.ipynb #188c78a1
+def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False) -> dict:
+    "Stage 2 taken from weights folder `src` instead of trained: measured on this run's IMDb text, saved into run `out`."
+    start, d = time.time(), 'bwd' if backwards else 'fwd'
+    sd, vocab, arch = read_lm_weights(src, d)
+    card = json.loads((src/'card.json').read_text()).get(d, {}) if (src/'card.json').exists() else {}
+    learn = language_model_learner(lm_dls(path, prof, backwards=backwards, vocab=vocab), AWD_LSTM, config=lm_config(**arch),
+                                   drop_mult=prof.drop_mult, pretrained=False, metrics=[accuracy, Perplexity()],
+                                   path=out, model_dir='models')
+    kind = card.get('stage1', {}).get('kind')
+    try: s1 = stage1_weights(d, prefer=(kind,) if kind else prof.weights)  # the stage 1 it started from: what stage 2 added
+    except CheckpointError: s1 = None
+    ppl_before = None
+    if s1 and s1.arch == arch:
+        load_weights(learn.model, s1.lm_state_dict(vocab), f"The stage-1 weights in {s1.path}")
+        ppl_before = float(learn.validate()[2])
+    load_weights(learn.model, remap_lm_vocab(sd, vocab, vocab), f"The stage-2 weights in {src}")
+    made = {k: card[k] for k in ('ppl', 'device', 'made', 'made_by', 'train_tokens') if k in card}
+    return dict(stage1=kind or (s1 and s1.kind), ppl_stage1=ppl_before, **_save_lm(fp16_if_cuda(learn), out, d, prof, s1),
+                history=card.get('history', []), schedule='ready-made', epochs=card.get('recipe', {}).get('lm_epochs', []),
+                wall_time_s=round(time.time() - start, 1), profile=prof.name, stage2=dict(folder=str(src), **made))

@@ -25,7 +25,8 @@ __all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'cached_stage',
 def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
     "The output folder of a run at `profile` (created, and checked to be writable)."
     prof = get_profile(profile)
-    out = Path(out or os.environ.get('ULMFIT_OUT') or fastai_path('data')/'ulmfit_runs'/prof.name)
+    name = prof.name + (f'_stage2_{Path(prof.stage2).name}' if prof.stage2 else '')  # a ready-made stage 2 (03): its own folder
+    out = Path(out or os.environ.get('ULMFIT_OUT') or fastai_path('data')/'ulmfit_runs'/name)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out/'.write_test'; probe.write_text('ok'); probe.unlink()

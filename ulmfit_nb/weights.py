@@ -17,8 +17,8 @@ from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
-__all__ = ['SHIPPED', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab', 'load_weights',
-           'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights']
+__all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab',
+           'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights', 'stage2_folder']
 
 # %% ../nbs/13_weights.ipynb #a51e80be
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
@@ -159,3 +159,17 @@ def stage1_weights(direction:str='fwd', prefer:tuple|None=None, timeout:float=3.
     raise CheckpointError(f"No stage-1 {direction} weights found (tried {', '.join(prefer)}). Go online so fastai "
                           "can download WikiText-103 weights, reinstall ulmfit_nb (it ships its own), or train "
                           "some with `ulmfit pretrain`.")
+
+# %% ../nbs/13_weights.ipynb #d496a7d9
+SHIPPED_STAGE2 = SHIPPED.parent/'stage2'
+
+def stage2_folder(src:str|Path) -> Path:
+    "The stage-2 weights folder `src` names: 'shipped' (the package's, when it has one) or a `save_lm_weights` folder."
+    if str(src) == 'shipped':
+        if (SHIPPED_STAGE2/'lm_fwd.pth').exists(): return SHIPPED_STAGE2
+        raise CheckpointError("This version of ulmfit_nb ships no stage-2 language model: use a folder written by "
+                              "`ulmfit export-lm`, or leave stage2 unset to fine-tune your own.")
+    p = Path(src)
+    if not (p/'config.json').exists():
+        raise CheckpointError(f"{p} is not a stage-2 weights folder (no config.json): write one with `ulmfit export-lm`.")
+    return p
