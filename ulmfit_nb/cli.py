@@ -96,7 +96,8 @@ def write_lm_card(path:Path) -> Path:
           '`ulmfit run --stage2 FOLDER`, or `Profile.stage2` (lesson 03). Weights are fp16 state dicts '
           '(`torch.load(..., weights_only=True)`), the vocabulary and configuration are JSON; `card.json` has the '
           'whole record, perplexity per epoch included.', '', '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
-    md += [f'| {name} | ' + ' | '.join(str(f(c)) for c in cards.values()) + ' |' for name, f in rows]
+    cells = [(name, [str(f(c)) for c in cards.values()]) for name, f in rows]
+    md += [f'| {name} | ' + ' | '.join(v) + ' |' for name, v in cells if any(v)]  # rows an older run did not record: left out
     md += ['', 'Perplexity is measured on 10% of the texts, held out from training.', '']
     (Path(path)/'MODEL_CARD.md').write_text('\n'.join(md))
     return Path(path)/'MODEL_CARD.md'
@@ -192,7 +193,8 @@ def write_plots(out:Path, rep:dict) -> list:
 def _stage2(lm:dict) -> str:
     if 'stage2' not in lm: return 'LM fine-tuning'
     s = lm['stage2']
-    return f"LM: ready-made, from `{s['folder']}`" + (f" (made {s['made']} on {s['device']})" if 'made' in s else '')
+    made = (f" (made {s['made']}" + (f" on {s['device']}" if s.get('device', 'unknown') != 'unknown' else '') + ')') if 'made' in s else ''
+    return f"LM: ready-made, from `{s['folder']}`{made}"
 
 def _ppl(lm:dict) -> str:
     "Stage 2's perplexity on the run's validation text, after the stage-1 model's where it was measured."

@@ -75,13 +75,14 @@ def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
     "Stage 2 as a resumable step: fine-tune the LM on IMDb, `save_encoder`, return metrics (cached)."
     prof = get_profile(profile)
     if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
-    src = str(stage2_folder(prof.stage2)) if prof.stage2 else None  # a ready-made stage 2 (below)
+    src = stage2_folder(prof.stage2) if prof.stage2 else None  # a ready-made stage 2 (below)
+    source = None if src is None else 'shipped' if prof.stage2 == 'shipped' else str(src)
     out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
     name = f'lm_{d}'
-    if (res := stage_result(out, name)) and res.get('stage2', {}).get('folder') != src:
+    if (res := stage_result(out, name)) and res.get('stage2', {}).get('source') != source:
         made = f"from {res['stage2']['folder']}" if 'stage2' in res else 'fine-tuned in it'
         raise CheckpointError(f"{out} already holds a stage 2 {made}; pick another run folder (--out) for this one.")
-    if src: return cached_stage(out, name, lambda: _adopt_lm(Path(src), path or imdb_sample(prof), prof, out, backwards))
+    if src: return cached_stage(out, name, lambda: _adopt_lm(src, path or imdb_sample(prof), prof, out, backwards, source))
     def train() -> dict:
         start = time.time()
         dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
@@ -163,7 +164,7 @@ def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bo
     return lm_from_run(dls, out, backwards).load(name, with_opt=False, weights_only=True)
 
 # %% ../nbs/03_lm_finetuning.ipynb #188c78a1
-def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False) -> dict:
+def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False, source:str|None=None) -> dict:
     "Stage 2 taken from weights folder `src` instead of trained: measured on this run's IMDb text, saved into run `out`."
     start, d = time.time(), 'bwd' if backwards else 'fwd'
     sd, vocab, arch = read_lm_weights(src, d)
@@ -182,4 +183,4 @@ def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False)
     made = {k: card[k] for k in ('ppl', 'device', 'made', 'made_by', 'train_tokens') if k in card}
     return dict(stage1=kind or (s1 and s1.kind), ppl_stage1=ppl_before, **_save_lm(fp16_if_cuda(learn), out, d, prof, s1),
                 history=card.get('history', []), schedule='ready-made', epochs=card.get('recipe', {}).get('lm_epochs', []),
-                wall_time_s=round(time.time() - start, 1), profile=prof.name, stage2=dict(folder=str(src), **made))
+                wall_time_s=round(time.time() - start, 1), profile=prof.name, stage2=dict(source=source or str(src), folder=str(src), **made))

@@ -169,7 +169,7 @@ def stage2_folder(src:str|Path) -> Path:
         if (SHIPPED_STAGE2/'lm_fwd.pth').exists(): return SHIPPED_STAGE2
         raise CheckpointError("This version of ulmfit_nb ships no stage-2 language model: use a folder written by "
                               "`ulmfit export-lm`, or leave stage2 unset to fine-tune your own.")
-    p = Path(src)
+    p = Path(src).expanduser().resolve()  # one name per folder: a run records where its stage 2 came from
     if not (p/'config.json').exists():
         raise CheckpointError(f"{p} is not a stage-2 weights folder (no config.json): write one with `ulmfit export-lm`.")
     return p
