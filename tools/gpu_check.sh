@@ -10,7 +10,10 @@
 #       TF-IDF + LR on the same labels (from the run's report.json);
 #   (s) bench/gpu_stage2.py: stage 2 on every offline review text in fp16 (issue 13), by default forward only and
 #       1 + 1 epochs, the run of 2026-11-27 again, so its tokens/s shows what lm_dls's workers buy (then ~70k);
-#       stage2_fwd.tar and stage2.json come back.
+#       stage2_fwd.tar and stage2.json come back;
+#   (t) stage 3 from (s)'s stage 2 (`ulmfit run --profile cpu --stage2 FOLDER`, offline, on CUDA): the `cpu`
+#       profile's 1,000 labels and 2,000 held-out reviews, the same ones as the CPU runs in README, so its
+#       accuracy is the row "what a GPU-made stage 2 buys" (issue 13) beside the CPU-made one's.
 #
 # On the device (wheels from tools/gpu_wheels.sh in the git-ignored .whl/, carried):
 #   run(command="GPU_CHECK_BUDGET=555 bash tools/gpu_check.sh \"$OUT\"", carry=[".whl"], timeout_s=600)
@@ -20,8 +23,8 @@
 #
 # Environment knobs (seconds unless said):
 #   GPU_CHECK_QUICK=1      rehearsal sizes: (a) two notebooks, (b) --profile tiny, (c) tiny models, few steps
-#   GPU_CHECK_PARTS="A b s" which parts, in this order (default A b s: the notebooks in the background while (b)
-#                          and then, if time is left, (s) run; (c) was measured on 2026-11-27, when the lease ran "A s c"); "a" runs the notebooks one `nbdev-test` each in the foreground, "A" all of them
+#   GPU_CHECK_PARTS="A b s t" which parts, in this order (default A b s t: the notebooks in the background while
+#                          (b) and then, if time is left, (s) and (t) run; "A s t" for issue 13 alone; (c) was measured on 2026-11-27, when the lease ran "A s c"); "a" runs the notebooks one `nbdev-test` each in the foreground, "A" all of them
 #                          in one `nbdev-test --n-workers GPU_CHECK_A_WORKERS` (default 0: one at a time) in the
 #                          background, waited for at the end
 #   GPU_CHECK_T_S=330      timeout of part (s)
@@ -42,7 +45,7 @@ OUTD=${1:-${OUT:-$REPO/gpu_check_out}}
 mkdir -p "$OUTD"; OUTD=$(cd "$OUTD" && pwd)
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 QUICK=${GPU_CHECK_QUICK:-0}
-PARTS=${GPU_CHECK_PARTS:-A b s}
+PARTS=${GPU_CHECK_PARTS:-A b s t}
 BUDGET=${GPU_CHECK_BUDGET:-560}
 T_C=${GPU_CHECK_T_C:-110}; T_A=${GPU_CHECK_T_A:-420}; T_NB=${GPU_CHECK_T_NB:-150}
 WHL=${GPU_CHECK_WHL:-$REPO/.whl}
@@ -146,14 +149,18 @@ part_b() {
   local rc=$? dt=$(( $(date +%s) - s ))
   log "(b) rc=$rc in ${dt}s"
   [ -f "$run/report.md" ] && cp "$run/report.md" "$OUTD/run_report.md"
-  python3 - "$WORK" "$run" "$rc" "$dt" "$prof" <<'PY'
+  run_json b "$run" "$rc" "$dt" "$prof"
+}
+
+run_json() {  # part_NAME.json from an `ulmfit run` folder: its report and profile, the command's status and time
+  python3 - "$WORK/part_$1.json" "$2" "$3" "$4" "$5" <<'PY'
 import json, sys
 from pathlib import Path
-w, run, rc, dt, prof = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+f, run, rc, dt, prof = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 d = dict(profile=prof, rc=rc, command_s=dt, timed_out=rc in (124, 137))
 if (run/'report.json').exists(): d['report'] = json.loads((run/'report.json').read_text())
 if (run/'profile.json').exists(): d['profile_json'] = json.loads((run/'profile.json').read_text())
-json.dump(d, open(f'{w}/part_b.json', 'w'), default=str)
+json.dump(d, open(f, 'w'), default=str)
 PY
 }
 
@@ -196,9 +203,24 @@ part_s() {
   local rc=$?; log "(s) rc=$rc"; cp "$OUTD/stage2.json" "$WORK/part_s.json" 2>/dev/null || echo "{\"error\": \"rc $rc\"}" > "$WORK/part_s.json"
 }
 
+part_t() {
+  local T=$(left); [ "$T" -gt 45 ] || { log "(t) skipped: no time left"; return; }
+  local src="$WORK/stage2_t" run="$WORK/run_t" prof=cpu; [ "$QUICK" = 1 ] && prof=tiny
+  mkdir -p "$src"; for f in "$OUTD"/stage2_*.tar; do [ -f "$f" ] && tar -xf "$f" -C "$src"; done
+  if [ ! -f "$src/lm_fwd.pth" ]; then log "(t) skipped: (s) made no stage 2"; echo '{"error": "no stage 2 from (s)"}' > "$WORK/part_t.json"; return; fi
+  log "(t) ulmfit run --profile $prof --stage2 $src --out $run, timeout ${T}s"
+  local s=$(date +%s)
+  ( cd "$WORK" && FASTAI_HOME="$WORK/fastai_t" ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES='' timeout -k 10 "$T" \
+      ulmfit run --profile "$prof" --data offline --stage2 "$src" --out "$run" ) > "$LOGS/log_t.txt" 2>&1
+  local rc=$? dt=$(( $(date +%s) - s ))
+  log "(t) rc=$rc in ${dt}s"
+  [ -f "$run/report.md" ] && cp "$run/report.md" "$LOGS/run_t_report.md"  # in logs.tgz: at most 8 files come back
+  run_json t "$run" "$rc" "$dt" "$prof"
+}
+
 A_PID=
 for p in $PARTS; do
-  case $p in a) part_a;; A) part_A;; b) part_b;; c) part_c;; s) part_s;; *) log "unknown part $p";; esac
+  case $p in a) part_a;; A) part_A;; b) part_b;; c) part_c;; s) part_s;; t) part_t;; *) log "unknown part $p";; esac
   summarize
 done
 [ -n "$A_PID" ] && { log "waiting for (a)"; wait "$A_PID"; log "(a) done"; }

@@ -24,6 +24,7 @@ def main(work, out):
     res['b_run'] = _load(work/'part_b.json')
     res['c_bench'] = _load(work/'part_c.json')
     res['s_stage2'] = _load(work/'part_s.json') or _load(out/'stage2.json')
+    res['t_stage3'] = _load(work/'part_t.json')
     (out/'gpu_check.json').write_text(json.dumps(res, indent=1, default=str))
 
     env = res['env'] or {}
@@ -85,6 +86,20 @@ def main(work, out):
             elif r: md += [f"- {d}: {r}"]
         if st.get('error'): md += [f"error: {st['error']}"]
         md += ['']
+    t = res['t_stage3']
+    if t:
+        md += [f"## (t) `ulmfit run --profile {t.get('profile')} --stage2` from (s)'s stage 2", '']
+        rep = t.get('report')
+        if rep:
+            lm, g = rep.get('lm', {}), rep.get('gradual', {})
+            md += ['| | |', '|---|---|',
+                   f"| stage-2 perplexity on the run's text (stage 1 → ready-made) | {_f(lm.get('ppl_stage1'), '{:.1f}')} → {_f(lm.get('ppl'), '{:.1f}')} |",
+                   f"| held-out accuracy, the profile's classifier | **{_f(rep.get('evaluation', {}).get('accuracy'))}** |",
+                   f"| gradual unfreezing beside it | {_f(g.get('accuracy'))} |",
+                   f"| TF-IDF + LR, same labels | {_f(rep.get('tfidf', {}).get('accuracy'))} |",
+                   f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |", '']
+        else:
+            md += [f"No report: {t.get('error') or 'rc %s' % t.get('rc')}; see log_t.txt.", '']
     (out/'gpu_check.md').write_text('\n'.join(md) + '\n')
 
 
