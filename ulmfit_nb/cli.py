@@ -64,6 +64,8 @@ def export_lm(out:Path, dest:Path, directions=('fwd', 'bwd'), **card) -> Path:
     if not done: raise CheckpointError(f"{out} has no finished stage 2 to export: run `ulmfit run --out {out}` first.")
     vocabs = [_vocab(out, d) for d in done]
     if any(v != vocabs[0] for v in vocabs): raise CheckpointError(f"{out}: the forward and backward vocabularies differ.")
+    if (dest/'vocab.json').exists() and json.loads((dest/'vocab.json').read_text()) != vocabs[0]:  # never mix two models
+        raise CheckpointError(f"{dest} holds a model with another vocabulary: export into a new folder.")
     prof = json.loads((out/'profile.json').read_text()) if (out/'profile.json').exists() else {}
     for d in done:
         res = stage_result(out, f'lm_{d}')
