@@ -76,7 +76,6 @@ def main():
     note(epochs_that_fit=fit, lm_epochs=prof.lm_epochs, probe_s=round(time.time() - t0, 1))
 
     for d in a.directions:
-        s = time.time()
         res = finetune_lm(path, prof, work/'run', backwards=d == 'bwd', stage1=stage1_weights(d, prefer=('shipped',)))
         dest = export_lm(work/'run', work/'stage2', [d], data=json.loads((path/'done.json').read_text()),
                          recipe=dict(bs=prof.bs, seq_len=prof.seq_len, drop_mult=prof.drop_mult, max_vocab=prof.max_vocab,
