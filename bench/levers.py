@@ -49,8 +49,7 @@ from pathlib import Path
 import pandas as pd
 from fastai.text.all import *
 from ulmfit_nb.data import get_profile, imdb_sample, imdb_path
-from ulmfit_nb.runs import run_dir, stage_result, save_result
-from ulmfit_nb.weights import read_lm_weights, remap_lm_vocab, load_weights, lm_config
+from ulmfit_nb.runs import run_dir
 from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
 from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
 from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
@@ -159,26 +158,10 @@ def no_eval_text_encoder() -> tuple:
 
 GPU_STAGE2 = Path(__file__).parent/'gpu'/'stage2'
 
-def install_stage2(out:Path, direction:str='fwd', seq_len:int=72, src:Path|None=None) -> dict:
-    "Write a `gpu_stage2.py` LM (stage-1 file format) into run folder `out` as `finetune_lm` would have; its result."
-    src, out, name = Path(src or GPU_STAGE2/direction), Path(out), f'lm_{direction}'
-    sd, vocab, arch = read_lm_weights(src, direction)
-    model = get_language_model(AWD_LSTM, len(vocab), config=lm_config(**arch))
-    load_weights(model, remap_lm_vocab(sd, vocab, vocab), f'The stage-2 weights in {src}')
-    card = json.loads((src/'card.json').read_text())[direction]
-    (out/'models').mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out/'models'/f'{name}.pth')          # as `learn.save`
-    torch.save(model[0].state_dict(), out/'models'/f'{name}_enc.pth')   # as `save_encoder`
-    (out/f'vocab_{direction}.json').write_text(json.dumps(vocab))
-    (out/f'config_{direction}.json').write_text(json.dumps(dict(arch=arch, vocab_sz=len(vocab), seq_len=seq_len)))
-    return save_result(out, name, dict(ppl=card['ppl'], accuracy=card['accuracy'], epochs=card['recipe']['lm_epochs'],
-                                       wall_time_s=card['wall_time_s'], device=card['device'],
-                                       encoder=str(out/'models'/f'{name}_enc.pth'), vocab=str(out/f'vocab_{direction}.json')))
-
 def gpu_stage2_encoder() -> tuple:
-    "The `gpu_stage2` arm's run folder, holding the GPU-made stage-2 LM."
+    "The `gpu_stage2` arm's run folder, holding the GPU-made stage-2 LM, taken up as a ready-made stage 2 (lesson 03)."
     out = HERE/'runs'/'gpu_stage2'
-    res = stage_result(out, 'lm_fwd') or install_stage2(out, 'fwd', seq_len=PROF.seq_len)
+    res = finetune_lm(SAMPLE, dataclasses.replace(PROF, stage2=str(GPU_STAGE2/'fwd')), out)
     return Path(res['encoder']), out
 
 def score(learn, path) -> float:
