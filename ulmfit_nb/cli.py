@@ -60,15 +60,14 @@ def saved_lm(out:Path, backwards:bool=False):
 def export_lm(out:Path, dest:Path, directions=('fwd', 'bwd'), **card) -> Path:
     "Run `out`'s fine-tuned LMs as a ready-made stage 2 in `dest` (weights, vocab, config, `card.json` + `card`, `MODEL_CARD.md`)."
     out, dest = Path(out), Path(dest)
-    done = [d for d in directions if stage_result(out, f'lm_{d}')]
+    done = {d: r for d in directions if (r := stage_result(out, f'lm_{d}'))}
     if not done: raise CheckpointError(f"{out} has no finished stage 2 to export: run `ulmfit run --out {out}` first.")
     vocabs = [_vocab(out, d) for d in done]
     if any(v != vocabs[0] for v in vocabs): raise CheckpointError(f"{out}: the forward and backward vocabularies differ.")
     if (dest/'vocab.json').exists() and json.loads((dest/'vocab.json').read_text()) != vocabs[0]:  # never mix two models
         raise CheckpointError(f"{dest} holds a model with another vocabulary: export into a new folder.")
     prof = json.loads((out/'profile.json').read_text()) if (out/'profile.json').exists() else {}
-    for d in done:
-        res = stage_result(out, f'lm_{d}')
+    for d, res in done.items():
         c = dict(stage='2 (LM fine-tuned on movie-review text)', direction=d, arch=run_arch(out, d), vocab_sz=len(vocabs[0]),
                  data=dict(texts=res.get('texts')), train_tokens=res.get('train_tokens'),
                  recipe=dict(profile=res.get('profile'), lm_epochs=res.get('epochs'), schedule=res.get('schedule'),
@@ -359,7 +358,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _prof(a) -> Profile:
     prof = get_profile(a.profile)
-    return dataclasses.replace(prof, stage2=a.stage2) if getattr(a, 'stage2', None) else prof
+    return dataclasses.replace(prof, stage2=a.stage2) if a.stage2 else prof
 
 def _out(a): return a.out or run_dir(_prof(a))
 

@@ -175,8 +175,9 @@ def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False,
     kind = card.get('stage1', {}).get('kind')
     try: s1 = stage1_weights(d, prefer=(kind,) if kind else prof.weights)  # the stage 1 it started from: what stage 2 added
     except CheckpointError: s1 = None
+    if s1 and s1.arch != arch: s1 = None  # not the stage 1 it was made from: neither measured nor recorded as such
     ppl_before = None
-    if s1 and s1.arch == arch:
+    if s1:
         load_weights(learn.model, s1.lm_state_dict(vocab), f"The stage-1 weights in {s1.path}")
         ppl_before = float(learn.validate()[2])
     load_weights(learn.model, remap_lm_vocab(sd, vocab, vocab), f"The stage-2 weights in {src}")
