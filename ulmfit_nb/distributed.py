@@ -6,17 +6,17 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/distributed.html.md"""
 
 # %% ../nbs/08_distributed.ipynb #5f1464c3
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, json, os, random, time
 from pathlib import Path
 import torch
 from fastai.text.all import *
-from fastai.distributed import DistributedDL, rank0_first
+from fastai.distributed import DistributedDL, DistributedTrainer, rank0_first
 from .data import Profile, get_profile, imdb_sample
 from .finetune import lm_dls, lm_learner
 from .pretrain import save_lm_weights, read_lm_weights
 
 # %% auto #0
-__all__ = ['BatchCounter', 'dist_train']
+__all__ = ['LMDistributedDL', 'BatchCounter', 'dist_train']
 
 # %% ../nbs/08_distributed.ipynb #6f5d4293
 @patch
@@ -27,10 +27,36 @@ def _broadcast(self:DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
+# %% ../nbs/08_distributed.ipynb #9eb51ff2
+class LMDistributedDL(DistributedDL):
+    "`DistributedDL` for an `LMDataLoader`: every rank reads whole batches of one document order, the same number each."
+    def _split(self):
+        dl = self.dl
+        full = dl.n_batches - int(dl.last_len < dl.seq_len)  # the short last batch can't be stacked with full ones
+        k = full // self.world_size
+        return (self.rank * k, k) if k else (0, dl.n_batches)  # too few to share: every rank reads them all
+    def __len__(self): return self._split()[1]
+    def get_idxs(self):
+        seed = self._broadcast([random.randrange(2**31)], 0)[0]
+        state = random.getstate(); random.seed(seed)  # LMDataLoader shuffles its documents with `random`
+        try: idxs = list(self.dl.get_idxs())
+        finally: random.setstate(state)
+        (first, k), bs = self._split(), self.dl.bs
+        self.n = self.n_padded = len(idxs)
+        return idxs[first*bs:(first+k)*bs]
+    def to_detach(self, b, cpu=True, gather=True): return self._to_detach(b, cpu, gather)  # no padding to cut off
+
+@patch
+def _wrap_dl(self:DistributedTrainer, dl):
+    "fastai's wrapping, with `LMDistributedDL` for language-model batches."
+    if isinstance(dl, DistributedDL): return dl
+    return (LMDistributedDL if isinstance(dl, LMDataLoader) else DistributedDL)(dl, device=self.learn.model.device)
+
 # %% ../nbs/08_distributed.ipynb #bcc9069f
 class BatchCounter(Callback):
     "Count the training batches this process ran."
-    def before_fit(self): self.n = 0
+    def before_fit(self): self.n, self.loader = 0, None
+    def before_train(self): self.loader = type(self.dl).__name__
     def after_batch(self):
         if self.training: self.n += 1
 
@@ -54,6 +80,7 @@ def dist_train(profile:Profile|str|None=None, out:Path|str='runs/dist', epochs:i
     with learn.distrib_ctx():
         learn.fit_one_cycle(epochs, slice(lr/2.6**3, lr))
     res = dict(rank=rank, world=world, batches=learn.batch_counter.n, total_batches=len(dls.train) * epochs,
+               loader=learn.batch_counter.loader,
                train_loss=float(learn.recorder.losses[-1]), checksum=_checksum(learn.model),
                seconds=round(time.time() - start, 1))
     (out/f'rank{rank}.json').write_text(json.dumps(res))
