@@ -34,6 +34,12 @@ def tokenize_review(text:str) -> list[str]:
     if not isinstance(text, str): raise ValueError(f"`text` must be a str, got {type(text).__name__}.")
     return list(first(_word_tok()([text])))
 
+# %% ../nbs/01_tokenization.ipynb #f21bd704
+@patch
+def _tokenize1(self:Tokenizer, o):
+    "fastai's tokenization of one text, ending with the rules its folder and DataFrame tokenization end with."
+    return L(first(self.tok([compose(*self.rules)(o)]))).map(compose(*defaults.text_postproc_rules))
+
 # %% ../nbs/01_tokenization.ipynb #678d6546
 def train_subword(texts:list[str], vocab_sz:int, cache_dir:Path) -> SentencePieceTokenizer:
     "A fastai `SentencePieceTokenizer` with `vocab_sz` pieces trained on `texts` (model files go in `cache_dir`)."
