@@ -165,7 +165,7 @@ def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bo
     return lm_from_run(dls, out, backwards).load(name, with_opt=False, weights_only=True)
 
 # %% ../nbs/03_lm_finetuning.ipynb #188c78a1
-def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False, source:str|None=None) -> dict:
+def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool, source:str) -> dict:
     "Stage 2 taken from weights folder `src` instead of trained: measured on this run's IMDb text, saved into run `out`."
     start, d = time.time(), 'bwd' if backwards else 'fwd'
     sd, vocab, arch = read_lm_weights(src, d)
@@ -185,4 +185,4 @@ def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool=False,
     made = {k: card[k] for k in ('ppl', 'device', 'made', 'made_by', 'train_tokens') if k in card}
     return dict(stage1=kind or (s1 and s1.kind), ppl_stage1=ppl_before, **_save_lm(fp16_if_cuda(learn), out, d, prof, s1),
                 history=card.get('history', []), schedule='ready-made', epochs=card.get('recipe', {}).get('lm_epochs', []),
-                wall_time_s=round(time.time() - start, 1), profile=prof.name, stage2=dict(source=source or str(src), folder=str(src), **made))
+                wall_time_s=round(time.time() - start, 1), profile=prof.name, stage2=dict(source=source, folder=str(src), **made))

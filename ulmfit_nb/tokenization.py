@@ -37,8 +37,8 @@ def tokenize_review(text:str) -> list[str]:
 # %% ../nbs/01_tokenization.ipynb #f21bd704
 @patch
 def _tokenize1(self:Tokenizer, o):
-    "fastai's tokenization of one text, ending with the rules its folder and DataFrame tokenization end with."
-    return L(first(self.tok([compose(*self.rules)(o)]))).map(compose(*defaults.text_postproc_rules))
+    "One text through fastai's `tokenize1` (`TokenizeWithRules`, as a folder or DataFrame goes), post-rules included."
+    return tokenize1(o, self.tok, rules=self.rules)
 
 # %% ../nbs/01_tokenization.ipynb #678d6546
 def train_subword(texts:list[str], vocab_sz:int, cache_dir:Path) -> SentencePieceTokenizer:
