@@ -15,7 +15,7 @@ from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
 from .runs import run_dir, cached_stage, stage_result
 from .finetune import finetune_lm, lm_from_run, run_arch
-from .weights import save_lm_weights
+from .weights import save_lm_weights, storage_note
 from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .evaluate import encoder_probes, PROBED
@@ -94,9 +94,8 @@ def write_lm_card(path:Path) -> Path:
             ('wall time', lambda c: f"{c['wall_time_s']:.0f} s"), ('device', lambda c: c['device']), ('made', lambda c: f"{c['made']} by {c['made_by']}")]
     md = ['# Stage-2 AWD-LSTM language model (ulmfit_nb)', '',
           "The course's stage-1 model fine-tuned on movie-review text (ULMFiT's stage 2), ready for stage 3: "
-          '`ulmfit run --stage2 FOLDER`, or `Profile.stage2` (lesson 03). Weights are fp16 state dicts '
-          '(`torch.load(..., weights_only=True)`), the vocabulary and configuration are JSON; `card.json` has the '
-          'whole record, perplexity per epoch included.', '', '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
+          '`ulmfit run --stage2 FOLDER`, or `Profile.stage2` (lesson 03). ' + storage_note(path) +
+          ' `card.json` has the whole record, perplexity per epoch included.', '', '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
     cells = [(name, [str(f(c)) for c in cards.values()]) for name, f in rows]
     md += [f'| {name} | ' + ' | '.join(v) + ' |' for name, v in cells if any(v)]  # rows an older run did not record: left out
     md += ['', 'Perplexity is measured on 10% of the texts, held out from training.', '']

@@ -156,13 +156,13 @@ def sample_corpus(src:Path, dest:Path, train_words:int=40_000, valid_words:int=5
 # %% ../nbs/11_corpus.ipynb #7c2cf220
 def write_model_card(path:Path) -> Path:
     "Render `card.json` of checkpoint folder `path` as `MODEL_CARD.md`."
+    from ulmfit_nb.weights import storage_note   # here: the corpus tools load without torch
     cards = json.loads((Path(path)/'card.json').read_text())
     c0 = next(iter(cards.values()))
     corpus = c0['corpus']
     md = ['# Stage-1 AWD-LSTM language model (ulmfit_nb)', '',
           'A small general-domain English language model, pretrained by `ulmfit_nb` so the course works without '
-          'downloading fastai\'s WikiText-103 weights. Weights are fp16 state dicts (`torch.load(..., '
-          'weights_only=True)`), the vocabulary and configuration are JSON.', '',
+          'downloading fastai\'s WikiText-103 weights. ' + storage_note(path), '',
           '## Training data', '',
           f"{corpus['n_words']:,} words in {corpus['n_docs']:,} documents, built by `ulmfit_nb.corpus.build_corpus`:", '']
     md += [f"- **{s['name']}** ({s['registry']} `{s['package']}`, {corpus['words_by_source'].get(s['name'], 0):,} words): "
@@ -177,6 +177,7 @@ def write_model_card(path:Path) -> Path:
             ('throughput', lambda c: f"{c['tokens_per_s']:,} tokens/s"), ('device', lambda c: c['device'])]
     md += [f'| {name} | ' + ' | '.join(str(f(c)) for c in cards.values()) + ' |' for name, f in rows]
     if c0['device'] != 'cpu': md += ['', 'Trained on GPU with mixed precision (fastai `to_fp16`).']
+    if c0.get('stored'): md += ['', c0['stored']]   # a note on how the files were converted after training
     md += ['', '## Reproduce', '', '```sh'] + [c['command'] for c in cards.values()] + ['```', '',
            'Perplexity counts `xxunk` as a word to predict (about 5% of validation tokens are outside the vocabulary).', '']
     (Path(path)/'MODEL_CARD.md').write_text('\n'.join(md))

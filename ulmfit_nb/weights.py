@@ -17,8 +17,9 @@ from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
-__all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'remap_lm_vocab',
-           'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights', 'stage2_folder']
+__all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'storage_note',
+           'remap_lm_vocab', 'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights',
+           'stage2_folder']
 
 # %% ../nbs/13_weights.ipynb #a51e80be
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
@@ -29,14 +30,23 @@ def lm_config(emb_sz:int, n_hid:int, n_layers:int) -> dict:
     cfg.update(emb_sz=emb_sz, n_hid=n_hid, n_layers=n_layers)
     return cfg
 
-def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd', card:dict|None=None):
-    "Save `model`'s LM weights (fp16 state dict) with `vocab.json` and `config.json` into folder `path`."
-    path = Path(path)
-    sd = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu()
-          for k, v in model.state_dict().items() if k not in _TIED}
+def _int8(w:Tensor) -> tuple:
+    "`w` (2-D) as int8 with one float32 scale per row: `q * scale[:, None]` gives it back within half a step."
+    scale = w.abs().amax(1).clamp(min=1e-12) / 127
+    return (w / scale[:, None]).round().clamp(-127, 127).to(torch.int8), scale
+
+def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd', card:dict|None=None, dtype:str='int8'):
+    "Save `model`'s LM weights (a state dict of int8 matrices with row scales, or of fp16) with `vocab.json` and `config.json` into folder `path`."
+    if dtype not in ('int8', 'fp16'): raise ValueError(f"dtype must be 'int8' or 'fp16', not {dtype!r}")
+    path, sd = Path(path), {}
+    for k, v in model.state_dict().items():
+        if k in _TIED: continue
+        v = v.detach().cpu()
+        if dtype == 'int8' and v.is_floating_point() and v.ndim == 2: sd[k], sd[f'{k}:scale'] = _int8(v.float())
+        else: sd[k] = v.half() if v.is_floating_point() else v
     _atomic_write(path/f'lm_{direction}.pth', lambda f: torch.save(sd, f))
     _atomic_write(path/'vocab.json', lambda f: f.write_text(json.dumps(list(vocab))))
-    _atomic_write(path/'config.json', lambda f: f.write_text(json.dumps(dict(arch=arch, vocab_sz=len(vocab)))))
+    _atomic_write(path/'config.json', lambda f: f.write_text(json.dumps(dict(arch=arch, vocab_sz=len(vocab), dtype=dtype))))
     if card is not None:
         cp = path/'card.json'
         cards = json.loads(cp.read_text()) if cp.exists() else {}
@@ -60,7 +70,19 @@ def read_lm_weights(path:Path, direction:str='fwd'):
     if n != len(vocab) or n != cfg.get('vocab_sz'):
         raise CheckpointError(f"{f} has {n} embedding rows but vocab.json has {len(vocab)} words: "
                               "the files come from different models.")
-    return {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, vocab, cfg['arch']
+    scales = {k[:-len(':scale')]: v for k, v in sd.items() if k.endswith(':scale')}  # int8 matrices' row scales
+    sd = {k: v.float()*scales[k][:, None] if k in scales else v.float() if v.is_floating_point() else v
+          for k, v in sd.items() if not k.endswith(':scale')}
+    return sd, vocab, cfg['arch']
+
+def storage_note(path:Path) -> str:
+    "How checkpoint folder `path` stores its weights, as one sentence for a model card (older folders: fp16)."
+    cfg = Path(path)/'config.json'
+    dtype = json.loads(cfg.read_text()).get('dtype', 'fp16') if cfg.exists() else 'fp16'  # written before int8
+    how = ('int8 matrices with one float32 scale per row (a quarter of float32; `read_lm_weights` turns them back '
+           'into float32)' if dtype == 'int8' else 'fp16 tensors')
+    return (f'Weights are state dicts of {how}, loadable with `torch.load(..., weights_only=True)`; '
+            'the vocabulary and configuration are JSON.')
 
 def remap_lm_vocab(sd:dict, old_vocab:list, new_vocab:list) -> dict:
     "A `save_lm_weights` state dict with its embeddings moved from `old_vocab` to `new_vocab` (fastai's `match_embeds`)."
