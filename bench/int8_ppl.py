@@ -12,7 +12,7 @@ from pathlib import Path
 from fastai.text.all import *
 from ulmfit_nb.data import get_profile, imdb_sample
 from ulmfit_nb.runs import run_dir
-from ulmfit_nb.weights import Stage1, SHIPPED, save_lm_weights, read_lm_weights, remap_lm_vocab, load_weights
+from ulmfit_nb.weights import Stage1, SHIPPED, save_lm_weights, read_lm_weights, remap_lm_vocab, load_weights, stored_dtype
 from ulmfit_nb.finetune import lm_dls, lm_learner, lm_from_run
 
 def ppl(learn) -> float:
@@ -37,7 +37,7 @@ def main():
     vocab = json.loads((out/'vocab_fwd.json').read_text())
     dls = lm_dls(imdb_sample(prof), prof, vocab=vocab, num_workers=0)
     s1 = Stage1('shipped', a.stage1)
-    res = dict(stage1=dict(folder=str(a.stage1), dtype=json.loads((a.stage1/'config.json').read_text()).get('dtype', 'fp16'),
+    res = dict(stage1=dict(folder=str(a.stage1), dtype=stored_dtype(a.stage1),
                            **round_trips(lm_learner(dls, s1, prof), vocab, s1.arch)))
     learn = lm_from_run(dls, out); learn.load('lm_fwd', with_opt=False, weights_only=True)
     res['stage2'] = dict(folder=str(out), dtype='fp32', **round_trips(learn, vocab, s1.arch))

@@ -248,4 +248,5 @@ d = { 'settings': { 'branch': 'main',
                                    'ulmfit_nb.weights.save_lm_weights': ('weights.html#save_lm_weights', 'ulmfit_nb/weights.py'),
                                    'ulmfit_nb.weights.stage1_weights': ('weights.html#stage1_weights', 'ulmfit_nb/weights.py'),
                                    'ulmfit_nb.weights.stage2_folder': ('weights.html#stage2_folder', 'ulmfit_nb/weights.py'),
-                                   'ulmfit_nb.weights.storage_note': ('weights.html#storage_note', 'ulmfit_nb/weights.py')}}}
+                                   'ulmfit_nb.weights.storage_note': ('weights.html#storage_note', 'ulmfit_nb/weights.py'),
+                                   'ulmfit_nb.weights.stored_dtype': ('weights.html#stored_dtype', 'ulmfit_nb/weights.py')}}}

@@ -17,9 +17,9 @@ from .offline_imdb import _reachable, _download, _note, DownloadError
 from .runs import _atomic_write
 
 # %% auto #0
-__all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'storage_note',
-           'remap_lm_vocab', 'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1', 'stage1_weights',
-           'stage2_folder']
+__all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'CheckpointError', 'read_lm_weights', 'stored_dtype',
+           'storage_note', 'remap_lm_vocab', 'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1',
+           'stage1_weights', 'stage2_folder']
 
 # %% ../nbs/13_weights.ipynb #a51e80be
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
@@ -75,12 +75,15 @@ def read_lm_weights(path:Path, direction:str='fwd'):
           for k, v in sd.items() if not k.endswith(':scale')}
     return sd, vocab, cfg['arch']
 
-def storage_note(path:Path) -> str:
-    "How checkpoint folder `path` stores its weights, as one sentence for a model card (older folders: fp16)."
+def stored_dtype(path:Path) -> str:
+    "How checkpoint folder `path` stores its weights: 'int8' or 'fp16' (folders written before int8 record none)."
     cfg = Path(path)/'config.json'
-    dtype = json.loads(cfg.read_text()).get('dtype', 'fp16') if cfg.exists() else 'fp16'  # written before int8
+    return json.loads(cfg.read_text()).get('dtype', 'fp16') if cfg.exists() else 'fp16'
+
+def storage_note(path:Path) -> str:
+    "How checkpoint folder `path` stores its weights, as one sentence for a model card."
     how = ('int8 matrices with one float32 scale per row (a quarter of float32; `read_lm_weights` turns them back '
-           'into float32)' if dtype == 'int8' else 'fp16 tensors')
+           'into float32)' if stored_dtype(path) == 'int8' else 'fp16 tensors')
     return (f'Weights are state dicts of {how}, loadable with `torch.load(..., weights_only=True)`; '
             'the vocabulary and configuration are JSON.')
 
