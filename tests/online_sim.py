@@ -62,6 +62,8 @@ def _pad_gates(w, h:int, h2:int, cols:int|None=None):
 def build_wt103(models:Path, extra:int=16) -> dict:
     """`models/wt103-fwd` and `wt103-bwd` (lstm_*.pth, itos_wt103.pkl) as fastai's downloads lay them out.
 
+    Which format fastai's files were saved in is not known here, so one direction is in each.
+
     The weights are the shipped stage-1 model's with `extra` hidden units added to each inner LSTM layer, all of
     their weights zero: such a unit's cell state stays 0, so it outputs 0 and the model computes exactly what the
     shipped one does, but at another size (a test can tell which file a model was built from)."""
@@ -85,7 +87,8 @@ def build_wt103(models:Path, extra:int=16) -> dict:
                     '1.decoder.weight': sd['0.encoder.weight'], '1.decoder.bias': sd['1.decoder.bias']})
         keys = get_language_model(AWD_LSTM, len(vocab), config=lm_config(**big)).state_dict().keys()
         f = models/f'wt103-{d}'; f.mkdir(parents=True, exist_ok=True)
-        torch.save({k: new[k].clone() for k in keys}, f/f'lstm_{d}.pth')  # fastai's key order, tied copies included
+        # fastai's key order, tied copies included; fwd in torch's format before 1.6 (not a zip), bwd in today's
+        torch.save({k: new[k].clone() for k in keys}, f/f'lstm_{d}.pth', _use_new_zipfile_serialization=d == 'bwd')
         (f/'itos_wt103.pkl').write_bytes(pickle.dumps(list(vocab)))
         out[d] = f
     return out

@@ -11,9 +11,9 @@ from ulmfit_nb.pretrain import CheckpointError
 from online_sim import TOY, build_home, write_guard
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY_GPU = dict(n_train=None, n_test=None, n_unsup=60, max_vocab=2000, bs=16, lm_epochs=[1, 1],
+TOY_GPU = dict(max_vocab=2000, bs=16, lm_epochs=[1, 1],
                clas_epochs=[1, 1, 1, 2], demo_frac=1.0,
-               max_words=100, lr_find_it=25)  # seq_len stays the gpu profile's 80
+               max_words=100, lr_find_it=25)  # seq_len and the sample sizes (None: every review) stay the gpu profile's
 
 @pytest.fixture(scope='module')
 def home(tmp_path_factory):
@@ -64,7 +64,7 @@ def test_pipeline_uses_the_downloads(home):
 
 def test_lessons_at_gpu_with_the_downloads(home):
     # one nbdev-test process (fastai imported once); 08: one GPU or none, so two CPU processes at `tiny` size
-    nbs = ['index', '01_tokenization', '03_lm_finetuning', '05_classifier', '06_evaluation', '08_distributed']
+    nbs = ['index', '00_data', '01_tokenization', '03_lm_finetuning', '05_classifier', '06_evaluation', '08_distributed']
     r = _run(['nbdev-test', '--n-workers', '0', '--do-print', '--file-re', f"^({'|'.join(nbs)})\\.ipynb$", 'nbs'], home['env'])
     done = sorted(Path(l.split()[-1]).stem for l in r.stdout.splitlines() if l.startswith('- Completed'))
     assert done == sorted(nbs), r.stdout

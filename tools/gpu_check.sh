@@ -216,6 +216,18 @@ part_t() {
   log "(t) rc=$rc in ${dt}s"
   [ -f "$run/report.md" ] && cp "$run/report.md" "$LOGS/run_t_report.md"  # in logs.tgz: at most 8 files come back
   run_json t "$run" "$rc" "$dt" "$prof"
+  # files saved on CUDA must load on a machine without one: the same run folder, the GPU hidden
+  [ "$rc" = 0 ] || return
+  ( cd "$WORK" && CUDA_VISIBLE_DEVICES='' FASTAI_HOME="$WORK/fastai_t" timeout -k 5 120 ulmfit predict --profile "$prof" \
+      --out "$run" --json 'A wonderful, moving film.' 'Dull, and far too long.' ) > "$LOGS/log_t_cpu.txt" 2>&1
+  local prc=$?; log "(t) reloaded on the CPU: rc=$prc"
+  python3 - "$WORK/part_t.json" "$LOGS/log_t_cpu.txt" "$prc" <<'PY'
+import json, sys
+f, log, rc = sys.argv[1], open(sys.argv[2], errors='replace').read(), int(sys.argv[3])
+d = json.load(open(f))
+d['cpu_reload'] = dict(rc=rc, predictions=[l for l in log.splitlines() if l.startswith('{')], tail=log[-500:] if rc else '')
+json.dump(d, open(f, 'w'), default=str)
+PY
 }
 
 A_PID=

@@ -98,6 +98,10 @@ def main(work, out):
                    f"| gradual unfreezing beside it | {_f(g.get('accuracy'))} |",
                    f"| TF-IDF + LR, same labels | {_f(rep.get('tfidf', {}).get('accuracy'))} |",
                    f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |", '']
+            cr = t.get('cpu_reload')
+            if cr: md += [f"The run's files reloaded with the GPU hidden (`CUDA_VISIBLE_DEVICES= ulmfit predict`): "
+                          + (f"{len(cr['predictions'])} predictions" if cr['rc'] == 0 and cr['predictions'] else
+                             f"**failed** (rc {cr['rc']}; see log_t_cpu.txt)"), '']
         else:
             md += [f"No report: {t.get('error') or 'rc %s' % t.get('rc')}; see log_t.txt.", '']
     (out/'gpu_check.md').write_text('\n'.join(md) + '\n')

@@ -121,6 +121,12 @@ def versus_tfidf(rep:dict) -> dict:
     if trained > t:
         verdict = f"ULMFiT beats TF-IDF by {100*(trained - t):.1f} points on these labels"
         verdict += f" ({schedule})." if 'gradual' in rep else "."
+        if probe is not None and probe <= t:
+            verdict += (f" The frozen encoders alone do not reach TF-IDF (best linear probe {probe:.3f}): the margin comes "
+                        "from stage 3 training the encoder on the labels, and a stronger language model is what would "
+                        "widen it (notebook 06a).")
+        elif probe is not None:
+            verdict += f" A linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF too: the language model knew the sentiment before stage 3."
     elif probe is None:
         verdict = ("ULMFiT does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear probes that tell "
                    "whether the encoder or stage 3's training is the limit.")

@@ -7,7 +7,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/weights.html.md"""
 # %% ../nbs/13_weights.ipynb #5815a7a0
 from __future__ import annotations
 from importlib import resources
-import functools, json, pickle
+import functools, json, pickle, zipfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -127,7 +127,8 @@ def read_wt103(path:Path, mmap:bool=False) -> tuple:
     "fastai's WikiText-103 LM in folder `path` as (state dict, vocab), read with `weights_only=True`."
     f, v = next(Path(path).glob('*.pth'), None), next(Path(path).glob('*.pkl'), None)
     if f is None or v is None: raise CheckpointError(f"{path} needs a .pth and a .pkl file (fastai's wt103 layout).")
-    try: sd = torch.load(f, map_location='cpu', weights_only=True, mmap=mmap)
+    # torch maps only zip-format files; a checkpoint saved by torch < 1.6 (possibly fastai's) is read whole
+    try: sd = torch.load(f, map_location='cpu', weights_only=True, mmap=mmap and zipfile.is_zipfile(f))
     except Exception as e: raise CheckpointError(f"{f} is corrupt or holds more than weights ({type(e).__name__}); "
                                                  "delete the folder to download it again.") from None
     return (sd['model'] if 'model' in sd else sd), read_itos(v)
