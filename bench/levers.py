@@ -262,6 +262,9 @@ def report(rows, name='levers') -> str:
           f'Made by `{how}` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
           'held-out reviews. Arms are described in the script\'s docstring; `06a_few_labels` discusses them.', '', table(rows), '']
+    if name == 'levers': md += ['Where an arm\'s two seeds agree to the review (± 0.0000), they still trained differently: the seed '
+                                'changes the head\'s first weights and the batch order (checked on 2026-11-29). With the encoder '
+                                'frozen for three of the four stages, gradual unfreezing moved little between seeds.', '']
     for what, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'),
                     ('self-training pseudo-labels', 'pseudo_labels.json'),
                     ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):

@@ -14,13 +14,16 @@ Usage: python bench/scratch_curve.py [SIZES...] [--arms ARMS...] [--name NAME] (
 an arm `all_LR` trains unfrozen at any LR, `ulmfit_all_LR` the same from the stage-2 encoder, `ulmfit_disc_LR` the same
 with discriminative rates slice(LR/2.6**4, LR), `ulmfit_gradual` is the curve's ULMFiT point, `ulmfitbwd_all_LR` the
 all-layers classifier from the *backward* stage-2 encoder; options after a colon: `:e8` 8 epochs in all instead of the
-profile's 5, `:d0.3` dropout multiplier 0.3 instead of 0.5, `:b16` batches of 16 instead of 32); rows to
+profile's 5, `:d0.3` dropout multiplier 0.3 instead of 0.5, `:b16` batches of 16 instead of 32, `:s8` up to 8 epochs in
+one cycle, stopped early (patience 2) on 200 of the labels, which then do not train, the best epoch kept); rows to
 bench/levers/NAME.json (default scratch_curve), the table to NAME.md. Each point's validation probabilities go to
 bench/levers/NAME_probs/ and `--ensemble A+B ...` adds rows averaging them (per seed; `tfidf` is TF-IDF + LR on the
 same labels, `A@s` averages A's seeds 0 and 1: an ensemble of two seeds, a fair one only when the
 point uses every label, as at 1,000, since below that the seeds draw different labels). On the fresh cpu
 run of 2026-11-28: `python bench/scratch_curve.py 50 100 --arms ulmfit_gradual ulmfit_all_5e-3 ulmfit_all_2e-3
 --name ulmfit_all` (does ULMFiT itself do better with every layer trained from the start when labels are few?).
+Early stopping under the all-layers schedule (2026-11-29): `python bench/scratch_curve.py 1000 --seeds 0 1 2 --arms
+ulmfit_all_5e-3:s8 --name early_stop_all`, against `ulmfit_all_5e-3` of `--name ensembles` (the same seeds and block).
 Needs a finished `ulmfit run --profile cpu`.
 """
 import argparse, dataclasses, json, sys, time
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import levers
 from ulmfit_nb.evaluate import tfidf_fit, tfidf_corpus, read_texts, test_files
 from ulmfit_nb.few_labels import label_subset, curve_classifier, SCRATCH_LR
+from ulmfit_nb.classifier import clas_learner
 
 HERE = Path(__file__).parent/'levers'
 
@@ -58,6 +62,23 @@ def ensemble_acc(name, n, seed, ens, val) -> float:
     y = np.array([f.parent.name == 'pos' for f in test_files(val)])
     return float(((np.mean(probs, 0)[:, 1] > 0.5) == y).mean())
 
+def early_stopped(val, vocab, train, prof, seed, lr, max_epochs, n_stop=200) -> tuple:
+    "Every layer from the stage-2 encoder, one cycle over up to `max_epochs`, stopped (patience 2) on `n_stop` of the labels and the best epoch kept; the other labels train."
+    set_seed(seed)
+    stop = label_subset(train, n_stop, seed); fit = [f for f in train if f not in set(stop)]
+    items = fit + stop
+    dls = DataBlock(blocks=(TextBlock.from_folder(val, vocab=vocab, seq_len=prof.seq_len), CategoryBlock), get_y=parent_label,
+                    get_items=lambda _: items, splitter=lambda o: (list(range(len(fit))), list(range(len(fit), len(o))))
+                   ).dataloaders(val, path=val, bs=prof.bs, num_workers=0)
+    learn = clas_learner(dls, 'finetuned', prof, levers.CPU_OUT)
+    learn.unfreeze()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(max_epochs, lr, moms=(0.8, 0.7, 0.8),
+                            cbs=[SaveModelCallback(monitor='accuracy', fname=f'es_all_seed{seed}'),
+                                 EarlyStoppingCallback(monitor='accuracy', patience=2)])
+    accs = [float(v[2]) for v in learn.recorder.values]
+    return learn, dict(stop_accuracies=accs, best_epoch=int(np.argmax(accs)) + 1)
+
 def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve', ensembles=()):
     OUT = HERE/f'{name}.json'
     prof = levers.PROF
@@ -78,11 +99,16 @@ def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve', ensembles=()):
             if o[0] == 'e': p = dataclasses.replace(p, clas_epochs=(int(o[1:])//4,)*4)
             if o[0] == 'd': p = dataclasses.replace(p, drop_mult=float(o[1:]))
             if o[0] == 'b': p = dataclasses.replace(p, bs=int(o[1:]))
-        learn, epochs = curve_classifier(val, levers.vocab(direction='bwd') if bwd else vocab, train, p, levers.CPU_OUT,
-                                         enc, seed, gradual=gradual, lr=lr, backwards=bwd)
-        with learn.no_bar(): acc = float(learn.validate()[1])
-        save_probs(name, n, seed, arm, learn)
-        rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t)))
+        extra = {}
+        if (stop := next((int(o[1:]) for o in opts if o[0] == 's'), None)):
+            learn, extra = early_stopped(val, vocab, train, p, seed, lr, stop)
+            epochs, acc = [len(extra['stop_accuracies'])], levers.score(learn, val)
+        else:
+            learn, epochs = curve_classifier(val, levers.vocab(direction='bwd') if bwd else vocab, train, p, levers.CPU_OUT,
+                                             enc, seed, gradual=gradual, lr=lr, backwards=bwd)
+            with learn.no_bar(): acc = float(learn.validate()[1])
+            save_probs(name, n, seed, arm, learn)
+        rows.append(dict(n=n, seed=seed, arm=arm, epochs=list(epochs), acc=acc, s=round(time.time() - t), **extra))
         print(rows[-1], flush=True); OUT.write_text(json.dumps(rows, indent=1))
     for ens in ensembles:
         for n in sizes:

@@ -154,7 +154,7 @@ def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
                           for ds in (train, learn.dls.valid_ds)]
     score = lambda pick: probe_accuracy(pick(ft), yt, pick(fv), yv)
     return dict(last_layer=score(lambda f: f[-1]), all_layers=score(lambda f: np.concatenate(f, 1)),
-                n_features=sum(f.shape[1] for f in ft))
+                n_features=sum(f.shape[1] for f in ft), n_train=len(train))
 
 PROBED = {'stage 1: general English': 'stage1', 'stage 2: fine-tuned on IMDb': 'finetuned'}
 
