@@ -14,13 +14,15 @@ with seeds, where the run has one classifier on its own 1,000).
 
 Results: bench/levers/curve_more.{csv,md}; points are cached in the copy's run folder, so a rerun resumes.
 """
-import argparse, json, random, shutil
+import argparse, json, random, shutil, sys
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import get_text_files
-from ulmfit_nb.data import get_profile, imdb_sample, imdb_path
+from ulmfit_nb.data import get_profile, imdb_sample
 from ulmfit_nb.runs import run_dir
 from ulmfit_nb.few_labels import label_curve, curve_summary
+sys.path.insert(0, str(Path(__file__).parent))
+from levers import offline_labels
 
 HERE = Path(__file__).parent/'levers'
 PROF = get_profile('cpu')
@@ -31,9 +33,7 @@ def more_labels_folder(per_label:int=2000, seed:int=0) -> Path:
     "train/: the sample's labelled reviews plus `per_label` of its LM-only ones a label; test/: its held-out; unsup/: the rest."
     dest = SAMPLE.with_name(SAMPLE.name + '_more')
     if (dest/'done.json').exists(): return dest
-    label = {}
-    for lbl in ('neg', 'pos'):
-        for f in (imdb_path()/'train'/lbl).ls(): label[f.read_text(encoding='utf-8')] = lbl
+    label = offline_labels()
     unsup = sorted((SAMPLE/'unsup').ls())
     by = {l: [f for f in unsup if label.get(f.read_text(encoding='utf-8')) == l] for l in ('neg', 'pos')}
     rng = random.Random(seed)

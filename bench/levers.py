@@ -104,9 +104,7 @@ def self_train_folder() -> Path:
 
 def pseudo_label_accuracy(path, teachers) -> dict:
     "How often the teachers' picks (the pseudo-labels) are right: the offline copy knows the pool's labels."
-    truth = {}
-    for lbl in ('neg', 'pos'):
-        for f in (imdb_path()/'train'/lbl).ls(): truth[f.read_text(encoding='utf-8')] = lbl
+    truth = offline_labels()
     pool = sorted(get_text_files(path, folders=['unsup']))
     texts = read_texts(pool)
     probs = ensemble_probs(teachers, texts)
@@ -172,20 +170,27 @@ def score(learn, path) -> float:
 HYPER = {'drop1': dict(drop_mult=1.0), 'drop03': dict(drop_mult=0.3), 'drop01': dict(drop_mult=0.1),
          'lr1e-2': dict(clas_lr=1e-2), 'lr4e-2': dict(clas_lr=4e-2), 'bs16': dict(bs=16)}
 
+def stop_dls(path, vocab, train, seed, n_stop=200, **kw) -> DataLoaders:
+    "Classifier batches that train on `train` less `n_stop` of its reviews (drawn by `seed`) and validate on those, to stop on."
+    stop = label_subset(train, n_stop, seed)
+    fit = [f for f in train if f not in set(stop)]
+    items = fit + stop
+    return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=PROF.seq_len), CategoryBlock),
+                     get_y=parent_label, get_items=lambda _: items,
+                     splitter=lambda o: (list(range(len(fit))), list(range(len(fit), len(o))))
+                    ).dataloaders(path, path=path, **(dict(bs=PROF.bs) | kw))
+
+def offline_labels() -> dict:
+    "{review text: label} of the offline copy's labelled reviews (the cpu sample's LM-only reviews are among them)."
+    return {f.read_text(encoding='utf-8'): lbl for lbl in ('neg', 'pos') for f in (imdb_path()/'train'/lbl).ls()}
+
 def classifier(arm, enc, seed, path, out=None) -> dict:
     "Train the classifier of `arm` from encoder `enc` with `seed` (in run folder `out`); validation accuracy and time."
     start, out = time.time(), out or arm_dir(arm)
     prof = dataclasses.replace(PROF, **HYPER.get(arm, {}))
     train = sorted(get_text_files(path, folders=['train']))
     set_seed(seed)
-    if arm == 'early_stop':
-        stop = label_subset(train, 200, seed)
-        fit_files = [f for f in train if f not in set(stop)]
-        items = fit_files + stop
-        dls = DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab(out), seq_len=PROF.seq_len), CategoryBlock),
-                        get_y=parent_label, get_items=lambda _: items,
-                        splitter=lambda o: (list(range(len(fit_files))), list(range(len(fit_files), len(o))))
-                       ).dataloaders(path, path=path, bs=PROF.bs)
+    if arm == 'early_stop': dls = stop_dls(path, vocab(out), train, seed)
     else: dls = curve_dls(path, vocab(out), train, prof, bs=prof.bs)
     learn = clas_learner(dls, str(enc), prof, out)
     r = dict(arm=arm, seed=seed)

@@ -65,11 +65,7 @@ def ensemble_acc(name, n, seed, ens, val) -> float:
 def early_stopped(val, vocab, train, prof, seed, lr, max_epochs, n_stop=200) -> tuple:
     "Every layer from the stage-2 encoder, one cycle over up to `max_epochs`, stopped (patience 2) on `n_stop` of the labels and the best epoch kept; the other labels train."
     set_seed(seed)
-    stop = label_subset(train, n_stop, seed); fit = [f for f in train if f not in set(stop)]
-    items = fit + stop
-    dls = DataBlock(blocks=(TextBlock.from_folder(val, vocab=vocab, seq_len=prof.seq_len), CategoryBlock), get_y=parent_label,
-                    get_items=lambda _: items, splitter=lambda o: (list(range(len(fit))), list(range(len(fit), len(o))))
-                   ).dataloaders(val, path=val, bs=prof.bs, num_workers=0)
+    dls = levers.stop_dls(val, vocab, train, seed, n_stop, bs=prof.bs, num_workers=0)
     learn = clas_learner(dls, 'finetuned', prof, levers.CPU_OUT)
     learn.unfreeze()
     with learn.no_bar(), learn.no_logging():
