@@ -20,7 +20,7 @@ import pandas as pd
 from fastai.text.all import get_text_files
 from ulmfit_nb.data import get_profile, imdb_sample
 from ulmfit_nb.runs import run_dir
-from ulmfit_nb.few_labels import label_curve, curve_summary
+from ulmfit_nb.few_labels import label_curve, curve_summary, CURVE_MODELS
 sys.path.insert(0, str(Path(__file__).parent))
 from levers import offline_labels
 
@@ -65,9 +65,8 @@ def plot(curve:pd.DataFrame):
     import matplotlib; matplotlib.use('Agg')
     from ulmfit_nb.few_labels import plot_label_curve
     run = pd.read_csv(Path(__file__).parent/'cpu_run'/'label_curve.csv')
-    both = pd.concat([run[run.labels < curve.labels.min()], curve]).sort_values(['model', 'labels'], kind='stable')
-    order = {m: i for i, m in enumerate(('tfidf', 'scratch', 'ulmfit', 'probe'))}
-    both = both.sort_values('model', key=lambda c: c.map(order), kind='stable')
+    both = pd.concat([run[run.labels < curve.labels.min()], curve]).sort_values('labels', kind='stable')
+    both = both.sort_values('model', key=lambda c: c.map(CURVE_MODELS.index), kind='stable')  # the run's plot's order
     ax = plot_label_curve(both, title='Label efficiency at the cpu profile, 50 to 5,000 labels')
     ax.figure.savefig(HERE/'curve_more.png', dpi=100, bbox_inches='tight')
 

@@ -180,6 +180,13 @@ def stop_dls(path, vocab, train, seed, n_stop=200, **kw) -> DataLoaders:
                      splitter=lambda o: (list(range(len(fit))), list(range(len(fit), len(o))))
                     ).dataloaders(path, path=path, **(dict(bs=PROF.bs) | kw))
 
+def fit_stopped(learn, epochs:int, lr, fname:str) -> dict:
+    "One cycle of up to `epochs`, stopped (patience 2) on the validation set's accuracy, the best epoch kept (saved as `fname`)."
+    learn.fit_one_cycle(epochs, lr, moms=(0.8, 0.7, 0.8), cbs=[SaveModelCallback(monitor='accuracy', fname=fname),
+                                                              EarlyStoppingCallback(monitor='accuracy', patience=2)])
+    accs = [float(v[2]) for v in learn.recorder.values]
+    return dict(best_epoch=int(np.argmax(accs)) + 1, stop_accuracies=accs)
+
 def offline_labels() -> dict:
     "{review text: label} of the offline copy's labelled reviews (the cpu sample's LM-only reviews are among them)."
     return {f.read_text(encoding='utf-8'): lbl for lbl in ('neg', 'pos') for f in (imdb_path()/'train'/lbl).ls()}
@@ -200,12 +207,8 @@ def classifier(arm, enc, seed, path, out=None) -> dict:
                 gradual_unfreeze(learn, dataclasses.replace(PROF, clas_epochs=PROF.clas_epochs[:3]), measure=False)
             learn.unfreeze()
             lr = PROF.clas_lr * UNFREEZE[3][1]
-            learn.fit_one_cycle(6, slice(lr/2.6**4, lr), moms=(0.8, 0.7, 0.8),
-                                cbs=[SaveModelCallback(monitor='accuracy', fname=f'es_seed{seed}'),
-                                     EarlyStoppingCallback(monitor='accuracy', patience=2)])
-            accs = [float(v[2]) for v in learn.recorder.values]
-            r.update(stage4_epochs=len(accs), best_epoch=int(max(range(len(accs)), key=accs.__getitem__)) + 1,
-                     stop_accuracies=accs)
+            st = fit_stopped(learn, 6, slice(lr/2.6**4, lr), f'es_seed{seed}')
+            r.update(stage4_epochs=len(st['stop_accuracies']), **st)
         else:
             if arm == 'long4': prof = dataclasses.replace(prof, clas_epochs=(1, 1, 1, 4))
             with learn.added_cbs(NoValidation()): gradual_unfreeze(learn, prof, measure=False)

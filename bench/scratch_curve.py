@@ -68,12 +68,7 @@ def early_stopped(val, vocab, train, prof, seed, lr, max_epochs, n_stop=200) -> 
     dls = levers.stop_dls(val, vocab, train, seed, n_stop, bs=prof.bs, num_workers=0)
     learn = clas_learner(dls, 'finetuned', prof, levers.CPU_OUT)
     learn.unfreeze()
-    with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(max_epochs, lr, moms=(0.8, 0.7, 0.8),
-                            cbs=[SaveModelCallback(monitor='accuracy', fname=f'es_all_seed{seed}'),
-                                 EarlyStoppingCallback(monitor='accuracy', patience=2)])
-    accs = [float(v[2]) for v in learn.recorder.values]
-    return learn, dict(stop_accuracies=accs, best_epoch=int(np.argmax(accs)) + 1)
+    with learn.no_bar(), learn.no_logging(): return learn, levers.fit_stopped(learn, max_epochs, lr, f'es_all_seed{seed}')
 
 def main(sizes, seeds=(0, 1), arms=(), name='scratch_curve', ensembles=()):
     OUT = HERE/f'{name}.json'
