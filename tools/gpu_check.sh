@@ -30,7 +30,7 @@
 #   GPU_CHECK_T_S=330      timeout of part (s)
 #   GPU_CHECK_S_ARGS       arguments of bench/gpu_stage2.py (default '--directions fwd --max-unfrozen 1': the same
 #                          stage 2 as on 2026-11-27, forward only, so its tokens/s shows what lm_dls's workers buy)
-#   GPU_CHECK_B_OVERRIDES  ULMFIT_PROFILE_OVERRIDES for (b) (default '{"lm_epochs": [1, 2]}'; '' for the profile)
+#   GPU_CHECK_B_OVERRIDES  ULMFIT_PROFILE_OVERRIDES for (b) (default '{"lm_epochs": [1, 1]}'; '' for the profile)
 #   GPU_CHECK_BUDGET=560   total seconds for everything (the device tool's limit is 600: leave room to copy back)
 #   GPU_CHECK_T_C=110 GPU_CHECK_T_A=420 GPU_CHECK_T_NB=150   per-part / per-notebook timeouts;
 #                          (b) gets the rest, or GPU_CHECK_T_B if set and smaller
@@ -140,8 +140,9 @@ part_b() {
   local prof=gpu; [ "$QUICK" = 1 ] && prof=tiny
   local run="$WORK/run_b"
   # the gpu profile's 1 + 10 LM epochs over all offline text do not fit one device call: by default (b) runs
-  # 1 + 2 and the report's per-epoch times give the rest (GPU_CHECK_B_OVERRIDES='' runs the profile as it is)
-  local ov=${GPU_CHECK_B_OVERRIDES-'{"lm_epochs": [1, 2]}'}; [ "$QUICK" = 1 ] && ov=''
+  # 1 + 1 (about 220 s on 2026-11-27's H100 without lm_dls's workers, beside (a)) and the report's per-epoch
+  # times give the rest (GPU_CHECK_B_OVERRIDES='' runs the profile as it is)
+  local ov=${GPU_CHECK_B_OVERRIDES-'{"lm_epochs": [1, 1]}'}; [ "$QUICK" = 1 ] && ov=''
   log "(b) ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES='$ov' ulmfit run --profile $prof --out $run, timeout ${T}s"
   local s=$(date +%s)
   ( cd "$WORK" && FASTAI_HOME="$WORK/fastai_b" ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES="$ov" timeout -k 10 "$T" \
@@ -160,6 +161,10 @@ f, run, rc, dt, prof = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), float(s
 d = dict(profile=prof, rc=rc, command_s=dt, timed_out=rc in (124, 137))
 if (run/'report.json').exists(): d['report'] = json.loads((run/'report.json').read_text())
 if (run/'profile.json').exists(): d['profile_json'] = json.loads((run/'profile.json').read_text())
+if 'report' not in d:  # killed before its report: the stages it finished
+    d['stages'] = {p.name.removesuffix('.done.json'): json.loads(p.read_text()) for p in sorted(run.glob('*.done.json'))}
+    for v in d['stages'].values():
+        if isinstance(v, dict): v.pop('history', None)
 json.dump(d, open(f, 'w'), default=str)
 PY
 }
@@ -179,12 +184,15 @@ from pathlib import Path
 log, rc, dt, nbs = Path(sys.argv[1]).read_text(errors='replace'), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 secs = dict(re.findall(r'^(\S+)\.ipynb: (\d+) secs$', log, re.M))
 failed = log.split('Failed On The Following Notebooks:')[-1] if 'Failed On' in log else ''
+# nbdev writes '<Error> in <path>.ipynb:' as a notebook fails; its summary of failures comes only at the very end
+failed += ' ' + ' '.join(Path(p).name for p in re.findall(r'^\w+ in (\S+\.ipynb):$', log, re.M))
 completed = {Path(p).name for p in re.findall(r'^- Completed (.+)$', log, re.M)}
+started = {Path(p).name for p in re.findall(r'^Starting (.+)$', log, re.M)}
 for f in sorted(nbs.glob('*.ipynb')):
     n = f.stem
     done = f.name in completed  # --do-print: a notebook that finished before a timeout still counts
     st = ('fail' if n + '.ipynb' in failed else 'pass' if rc == 0 or n in secs or done
-          else 'not reached (timeout)' if rc in (124, 137) else 'fail?')
+          else ('unfinished (timeout)' if f.name in started else 'not reached (timeout)') if rc in (124, 137) else 'fail?')
     print(f"{n}\t{st}\t{secs.get(n, 0)}")
 print(f"(all, {sys.argv[3]} s wall)\trc {rc}\t0")
 PY

@@ -56,6 +56,12 @@ def main(work, out):
         else:
             md += [f"No report: rc {b.get('rc')}{' (timed out)' if b.get('timed_out') else ''} after "
                    f"{b.get('command_s', 0):.0f} s; see log_b.txt.", '']
+            st = b.get('stages') or {}
+            if st: md += [f"Stages it finished: {', '.join(st)}.", '']
+            if isinstance(st.get('lm_fwd'), dict):
+                lm = st['lm_fwd']
+                md += [f"Stage 2: perplexity {_f(lm.get('ppl_stage1'), '{:.1f}')} → {_f(lm.get('ppl'), '{:.1f}')}, "
+                       f"{lm.get('train_tokens', 0):,} train tokens, tokens/s {_lm_speed(lm)}, {_f(lm.get('wall_time_s'), '{:.0f}')} s.", '']
     c = res['c_bench']
     if c:
         md += ['## (c) stage-2 / classifier throughput, random stand-in weights', '']
