@@ -7,7 +7,11 @@
 #   (a) every notebook under `nbdev-test --n-workers 0` on CUDA at `tiny` (IN_TEST), one process each, with a
 #       temporary FASTAI_HOME: pass/fail and seconds per notebook;
 #   (b) `ULMFIT_DATA=offline ulmfit run --profile gpu` at full offline data: wall time, held-out accuracy,
-#       TF-IDF + LR on the same labels (from the run's report.json);
+#       TF-IDF + LR on the same labels (from the run's report.json); then the run folder, made on CUDA, reloaded
+#       with the GPU hidden (`CUDA_VISIBLE_DEVICES= ulmfit predict`), as (t)'s is;
+#   (o) tests/test_online.py on CUDA: the path most learners take (fastai's IMDb and WikiText-103 downloads, built
+#       at toy size in a temporary FASTAI_HOME, the network failing) through `ulmfit run --full`, the lessons at a
+#       toy `gpu` profile and the reload; passed/failed per test. CI runs it only on the CPU;
 #   (s) bench/gpu_stage2.py: stage 2 on every offline review text in fp16 (issue 13), by default forward only and
 #       1 + 1 epochs, the run of 2026-11-27 again, so its tokens/s shows what lm_dls's workers buy (then ~70k);
 #       stage2_fwd.tar and stage2.json come back;
@@ -22,9 +26,12 @@
 # CPU rehearsal (tiny everything, no fp16): GPU_CHECK_QUICK=1 tools/gpu_check.sh /tmp/gpu_check_out
 #
 # Environment knobs (seconds unless said):
-#   GPU_CHECK_QUICK=1      rehearsal sizes: (a) two notebooks, (b) --profile tiny, (c) tiny models, few steps
-#   GPU_CHECK_PARTS="A b s t" which parts, in this order (default A b s t: the notebooks in the background while
-#                          (b) and then, if time is left, (s) and (t) run; "A s t" for issue 13 alone; (c) was measured on 2026-11-27, when the lease ran "A s c"); "a" runs the notebooks one `nbdev-test` each in the foreground, "A" all of them
+#   GPU_CHECK_QUICK=1      rehearsal sizes: (a) two notebooks, (b) --profile tiny, (c) tiny models, few steps,
+#                          (o) its quick tests only
+#   GPU_CHECK_PARTS="A o b s t" which parts, in this order (default A o b s t: the notebooks and the online path in
+#                          the background while (b) and then, if time is left, (s) and (t) run; "A s t" for issue 13
+#                          alone; (c) was measured on 2026-11-27, when the lease ran "A s c"); "a" runs the notebooks
+#                          one `nbdev-test` each in the foreground, "A" all of them
 #                          in one `nbdev-test --n-workers GPU_CHECK_A_WORKERS` (default 0: one at a time) in the
 #                          background, waited for at the end
 #   GPU_CHECK_T_S=330      timeout of part (s)
@@ -32,7 +39,7 @@
 #                          stage 2 as on 2026-11-27, forward only, so its tokens/s shows what lm_dls's workers buy)
 #   GPU_CHECK_B_OVERRIDES  ULMFIT_PROFILE_OVERRIDES for (b) (default '{"lm_epochs": [1, 1]}'; '' for the profile)
 #   GPU_CHECK_BUDGET=560   total seconds for everything (the device tool's limit is 600: leave room to copy back)
-#   GPU_CHECK_T_C=110 GPU_CHECK_T_A=420 GPU_CHECK_T_NB=150   per-part / per-notebook timeouts;
+#   GPU_CHECK_T_C=110 GPU_CHECK_T_A=420 GPU_CHECK_T_O=420 GPU_CHECK_T_NB=150   per-part / per-notebook timeouts;
 #                          (b) gets the rest, or GPU_CHECK_T_B if set and smaller
 #   GPU_CHECK_NBS="00_data 05_classifier"   notebooks for (a) (default: all of nbs/*.ipynb; quick: 00_data 01_tokenization)
 #   GPU_CHECK_NO_INSTALL=1 use the current Python as it is (no wheel install)
@@ -45,9 +52,9 @@ OUTD=${1:-${OUT:-$REPO/gpu_check_out}}
 mkdir -p "$OUTD"; OUTD=$(cd "$OUTD" && pwd)
 WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 QUICK=${GPU_CHECK_QUICK:-0}
-PARTS=${GPU_CHECK_PARTS:-A b s t}
+PARTS=${GPU_CHECK_PARTS:-A o b s t}
 BUDGET=${GPU_CHECK_BUDGET:-560}
-T_C=${GPU_CHECK_T_C:-110}; T_A=${GPU_CHECK_T_A:-420}; T_NB=${GPU_CHECK_T_NB:-150}
+T_C=${GPU_CHECK_T_C:-110}; T_A=${GPU_CHECK_T_A:-420}; T_NB=${GPU_CHECK_T_NB:-150}; T_O=${GPU_CHECK_T_O:-420}
 WHL=${GPU_CHECK_WHL:-$REPO/.whl}
 T0=$(date +%s)
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -151,6 +158,7 @@ part_b() {
   log "(b) rc=$rc in ${dt}s"
   [ -f "$run/report.md" ] && cp "$run/report.md" "$OUTD/run_report.md"
   run_json b "$run" "$rc" "$dt" "$prof"
+  [ "$rc" = 0 ] && cpu_reload b "$run" "$prof"
 }
 
 run_json() {  # part_NAME.json from an `ulmfit run` folder: its report and profile, the command's status and time
@@ -200,6 +208,26 @@ PY
   A_PID=$!
 }
 
+part_o() {  # the online path (fastai's downloads, simulated at toy size) on CUDA: tests/test_online.py, in the background
+  local T=$(( T_O < $(left) ? T_O : $(left) )); [ "$T" -gt 60 ] || { log "(o) skipped: no time left"; return; }
+  local k=(); [ "$QUICK" = 1 ] && k=(-k 'guard or pickle or one_line')  # rehearsal: the quick tests, to check the plumbing
+  log "(o) background: pytest tests/test_online.py ${k[*]} (timeout ${T}s)"
+  (
+    s=$(date +%s)
+    TMPDIR="$WORK" timeout -k 10 "$T" python3 -m pytest -q -rfE -p no:cacheprovider "${k[@]}" tests/test_online.py \
+      > "$LOGS/log_o.txt" 2>&1
+    rc=$?
+    python3 - "$LOGS/log_o.txt" "$rc" "$(( $(date +%s) - s ))" > "$WORK/part_o.json" <<'PY'
+import json, re, sys
+log, rc, dt = open(sys.argv[1], errors='replace').read(), int(sys.argv[2]), float(sys.argv[3])
+counts = {k: int(n) for n, k in re.findall(r'(\d+) (passed|failed|errors?|skipped|deselected)', log.splitlines()[-1] if log.strip() else '')}
+print(json.dumps(dict(rc=rc, seconds=dt, timed_out=rc in (124, 137), counts=counts,
+                      failed=re.findall(r'^(?:FAILED|ERROR) (\S+)', log, re.M), tail=log[-1500:] if rc else '')))
+PY
+  ) &
+  O_PID=$!
+}
+
 part_s() {
   local T=$(( ${GPU_CHECK_T_S:-330} < $(left) ? ${GPU_CHECK_T_S:-330} : $(left) ))
   [ "$T" -gt 60 ] || { log "(s) skipped: no time left"; return; }
@@ -224,12 +252,15 @@ part_t() {
   log "(t) rc=$rc in ${dt}s"
   [ -f "$run/report.md" ] && cp "$run/report.md" "$LOGS/run_t_report.md"  # in logs.tgz: at most 8 files come back
   run_json t "$run" "$rc" "$dt" "$prof"
-  # files saved on CUDA must load on a machine without one: the same run folder, the GPU hidden
-  [ "$rc" = 0 ] || return
-  ( cd "$WORK" && CUDA_VISIBLE_DEVICES='' FASTAI_HOME="$WORK/fastai_t" timeout -k 5 120 ulmfit predict --profile "$prof" \
-      --out "$run" --json 'A wonderful, moving film.' 'Dull, and far too long.' ) > "$LOGS/log_t_cpu.txt" 2>&1
-  local prc=$?; log "(t) reloaded on the CPU: rc=$prc"
-  python3 - "$WORK/part_t.json" "$LOGS/log_t_cpu.txt" "$prc" <<'PY'
+  [ "$rc" = 0 ] && cpu_reload t "$run" "$prof"
+}
+
+cpu_reload() {  # files saved on CUDA must load on a machine without one: run folder $2 of part $1, the GPU hidden
+  [ "$(left)" -gt 30 ] || { log "($1) no time left to reload on the CPU"; return; }
+  ( cd "$WORK" && CUDA_VISIBLE_DEVICES='' FASTAI_HOME="$WORK/fastai_$1" timeout -k 5 120 ulmfit predict --profile "$3" \
+      --out "$2" --json 'A wonderful, moving film.' 'Dull, and far too long.' ) > "$LOGS/log_$1_cpu.txt" 2>&1
+  local prc=$?; log "($1) reloaded on the CPU: rc=$prc"
+  python3 - "$WORK/part_$1.json" "$LOGS/log_$1_cpu.txt" "$prc" <<'PY'
 import json, sys
 f, log, rc = sys.argv[1], open(sys.argv[2], errors='replace').read(), int(sys.argv[3])
 d = json.load(open(f))
@@ -238,12 +269,13 @@ json.dump(d, open(f, 'w'), default=str)
 PY
 }
 
-A_PID=
+A_PID= O_PID=
 for p in $PARTS; do
-  case $p in a) part_a;; A) part_A;; b) part_b;; c) part_c;; s) part_s;; t) part_t;; *) log "unknown part $p";; esac
+  case $p in a) part_a;; A) part_A;; b) part_b;; c) part_c;; o) part_o;; s) part_s;; t) part_t;; *) log "unknown part $p";; esac
   summarize
 done
 [ -n "$A_PID" ] && { log "waiting for (a)"; wait "$A_PID"; log "(a) done"; }
+[ -n "$O_PID" ] && { log "waiting for (o)"; wait "$O_PID"; log "(o) done"; }
 log "done in $(( $(date +%s) - T0 ))s; results: $OUTD/gpu_check.md"
 summarize
 cat "$OUTD/gpu_check.md"

@@ -23,6 +23,7 @@ def main(work, out):
         res['a_notebooks'] = [dict(notebook=n, status=s, seconds=float(t)) for n, s, t in rows]
     res['b_run'] = _load(work/'part_b.json')
     res['c_bench'] = _load(work/'part_c.json')
+    res['o_online'] = _load(work/'part_o.json')
     res['s_stage2'] = _load(work/'part_s.json') or _load(out/'stage2.json')
     res['t_stage3'] = _load(work/'part_t.json')
     (out/'gpu_check.json').write_text(json.dumps(res, indent=1, default=str))
@@ -53,6 +54,7 @@ def main(work, out):
                    f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |",
                    f"| stage-2 tokens/s (unfrozen epochs, validation included) | {_lm_speed(rep.get('lm', {}))} |",
                    f"| stage times (s) | {', '.join(f'{k} {v:.0f}' for k, v in (rep.get('stage_times_s') or {}).items())} |", '']
+            md += _reload(b, 'b')
         else:
             md += [f"No report: rc {b.get('rc')}{' (timed out)' if b.get('timed_out') else ''} after "
                    f"{b.get('command_s', 0):.0f} s; see log_b.txt.", '']
@@ -62,6 +64,13 @@ def main(work, out):
                 lm = st['lm_fwd']
                 md += [f"Stage 2: perplexity {_f(lm.get('ppl_stage1'), '{:.1f}')} → {_f(lm.get('ppl'), '{:.1f}')}, "
                        f"{lm.get('train_tokens', 0):,} train tokens, tokens/s {_lm_speed(lm)}, {_f(lm.get('wall_time_s'), '{:.0f}')} s.", '']
+    o = res['o_online']
+    if o:
+        n = o.get('counts', {})
+        md += ['## (o) the online path on CUDA (`tests/test_online.py`: simulated downloads, toy `gpu` profile)', '',
+               f"{n.get('passed', 0)} passed, {n.get('failed', 0)} failed, {n.get('error', 0) + n.get('errors', 0)} errors"
+               f"{' (timed out)' if o.get('timed_out') else ''} in {o.get('seconds', 0):.0f} s (rc {o.get('rc')})."
+               + (f" Failed: {', '.join(o['failed'])}; see log_o.txt." if o.get('failed') else ''), '']
     c = res['c_bench']
     if c:
         md += ['## (c) stage-2 / classifier throughput, random stand-in weights', '']
@@ -104,14 +113,19 @@ def main(work, out):
                    f"| gradual unfreezing beside it | {_f(g.get('accuracy'))} |",
                    f"| TF-IDF + LR, same labels | {_f(rep.get('tfidf', {}).get('accuracy'))} |",
                    f"| wall time | {_f(rep.get('wall_time_s'), '{:.0f}')} s |", '']
-            cr = t.get('cpu_reload')
-            if cr: md += [f"The run's files reloaded with the GPU hidden (`CUDA_VISIBLE_DEVICES= ulmfit predict`): "
-                          + (f"{len(cr['predictions'])} predictions" if cr['rc'] == 0 and cr['predictions'] else
-                             f"**failed** (rc {cr['rc']}; see log_t_cpu.txt)"), '']
+            md += _reload(t, 't')
         else:
             md += [f"No report: {t.get('error') or 'rc %s' % t.get('rc')}; see log_t.txt.", '']
     (out/'gpu_check.md').write_text('\n'.join(md) + '\n')
 
+
+def _reload(part:dict, name:str) -> list:
+    "The line saying whether the part's run folder, made on CUDA, reloaded with the GPU hidden."
+    cr = part.get('cpu_reload')
+    if not cr: return []
+    return [f"The run's files reloaded with the GPU hidden (`CUDA_VISIBLE_DEVICES= ulmfit predict`): "
+            + (f"{len(cr['predictions'])} predictions" if cr['rc'] == 0 and cr['predictions'] else
+               f"**failed** (rc {cr['rc']}; see log_{name}_cpu.txt)"), '']
 
 def _lm_speed(lm:dict) -> str:
     "Stage 2's unfrozen tokens/s as `finetune_lm` recorded it, with what it counted."
