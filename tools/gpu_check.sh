@@ -214,7 +214,7 @@ part_o() {  # the online path (fastai's downloads, simulated at toy size) on CUD
   log "(o) background: pytest tests/test_online.py ${k[*]} (timeout ${T}s)"
   (
     s=$(date +%s)
-    TMPDIR="$WORK" timeout -k 10 "$T" python3 -m pytest -q -rfE -p no:cacheprovider "${k[@]}" tests/test_online.py \
+    TMPDIR="$WORK" OMP_NUM_THREADS=2 timeout -k 10 "$T" python3 -m pytest -q -rfE -p no:cacheprovider "${k[@]}" tests/test_online.py \
       > "$LOGS/log_o.txt" 2>&1
     rc=$?
     python3 - "$LOGS/log_o.txt" "$rc" "$(( $(date +%s) - s ))" > "$WORK/part_o.json" <<'PY'
