@@ -145,20 +145,25 @@ part_b() {
   local T=$(left); [ -n "${GPU_CHECK_T_B:-}" ] && [ "$GPU_CHECK_T_B" -lt "$T" ] && T=$GPU_CHECK_T_B
   [ "$T" -gt 20 ] || { log "(b) skipped: no time left"; return; }
   local prof=gpu; [ "$QUICK" = 1 ] && prof=tiny
-  local run="$WORK/run_b"
   # the gpu profile's 1 + 10 LM epochs over all offline text do not fit one device call: by default (b) runs
   # 1 + 1 (about 220 s on 2026-11-27's H100 without lm_dls's workers, beside (a)) and the report's per-epoch
   # times give the rest (GPU_CHECK_B_OVERRIDES='' runs the profile as it is)
   local ov=${GPU_CHECK_B_OVERRIDES-'{"lm_epochs": [1, 1]}'}; [ "$QUICK" = 1 ] && ov=''
-  log "(b) ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES='$ov' ulmfit run --profile $prof --out $run, timeout ${T}s"
-  local s=$(date +%s)
-  ( cd "$WORK" && FASTAI_HOME="$WORK/fastai_b" ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES="$ov" timeout -k 10 "$T" \
-      ulmfit run --profile "$prof" --data offline --out "$run" ) > "$LOGS/log_b.txt" 2>&1
+  run_part b "$prof" "$ov" "$T"
+  [ -f "$WORK/run_b/report.md" ] && cp "$WORK/run_b/report.md" "$OUTD/run_report.md"
+}
+
+run_part() {  # part $1: `ulmfit run --profile $2` offline with overrides $3, timeout $4, more arguments after;
+              # its report and status into part_$1.json, then its folder reloaded with the GPU hidden
+  local name=$1 prof=$2 ov=$3 T=$4; shift 4
+  local run="$WORK/run_$name" s=$(date +%s)
+  log "($name) ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES='$ov' ulmfit run --profile $prof $* --out $run, timeout ${T}s"
+  ( cd "$WORK" && FASTAI_HOME="$WORK/fastai_$name" ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES="$ov" timeout -k 10 "$T" \
+      ulmfit run --profile "$prof" --data offline "$@" --out "$run" ) > "$LOGS/log_$name.txt" 2>&1
   local rc=$? dt=$(( $(date +%s) - s ))
-  log "(b) rc=$rc in ${dt}s"
-  [ -f "$run/report.md" ] && cp "$run/report.md" "$OUTD/run_report.md"
-  run_json b "$run" "$rc" "$dt" "$prof"
-  [ "$rc" = 0 ] && cpu_reload b "$run" "$prof"
+  log "($name) rc=$rc in ${dt}s"
+  run_json "$name" "$run" "$rc" "$dt" "$prof"
+  [ "$rc" = 0 ] && cpu_reload "$name" "$run" "$prof"
 }
 
 run_json() {  # part_NAME.json from an `ulmfit run` folder: its report and profile, the command's status and time
@@ -241,18 +246,11 @@ part_s() {
 
 part_t() {
   local T=$(left); [ "$T" -gt 45 ] || { log "(t) skipped: no time left"; return; }
-  local src="$WORK/stage2_t" run="$WORK/run_t" prof=cpu; [ "$QUICK" = 1 ] && prof=tiny
+  local src="$WORK/stage2_t" prof=cpu; [ "$QUICK" = 1 ] && prof=tiny
   mkdir -p "$src"; for f in "$OUTD"/stage2_*.tar; do [ -f "$f" ] && tar -xf "$f" -C "$src"; done
   if [ ! -f "$src/lm_fwd.pth" ]; then log "(t) skipped: (s) made no stage 2"; echo '{"error": "no stage 2 from (s)"}' > "$WORK/part_t.json"; return; fi
-  log "(t) ulmfit run --profile $prof --stage2 $src --out $run, timeout ${T}s"
-  local s=$(date +%s)
-  ( cd "$WORK" && FASTAI_HOME="$WORK/fastai_t" ULMFIT_DATA=offline ULMFIT_PROFILE_OVERRIDES='' timeout -k 10 "$T" \
-      ulmfit run --profile "$prof" --data offline --stage2 "$src" --out "$run" ) > "$LOGS/log_t.txt" 2>&1
-  local rc=$? dt=$(( $(date +%s) - s ))
-  log "(t) rc=$rc in ${dt}s"
-  [ -f "$run/report.md" ] && cp "$run/report.md" "$LOGS/run_t_report.md"  # in logs.tgz: at most 8 files come back
-  run_json t "$run" "$rc" "$dt" "$prof"
-  [ "$rc" = 0 ] && cpu_reload t "$run" "$prof"
+  run_part t "$prof" '' "$T" --stage2 "$src"
+  [ -f "$WORK/run_t/report.md" ] && cp "$WORK/run_t/report.md" "$LOGS/run_t_report.md"  # in logs.tgz: at most 8 files come back
 }
 
 cpu_reload() {  # files saved on CUDA must load on a machine without one: run folder $2 of part $1, the GPU hidden
