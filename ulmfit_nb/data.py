@@ -63,9 +63,10 @@ PROFILES = dict(
 )
 
 # %% ../nbs/00_data.ipynb #a82914ad
-def get_profile(name:str|Profile|None=None) -> Profile:
+def get_profile(name:str|Profile|None=None, # a profile or its name; None: `$ULMFIT_PROFILE`, else by hardware
+                **overrides) -> Profile: # fields to replace, e.g. `stage2='shipped'`
     "The active `Profile`: `name`, else `$ULMFIT_PROFILE`, else `tiny` under nbdev-test, else by hardware."
-    if isinstance(name, Profile): return name
+    if isinstance(name, Profile): return dataclasses.replace(name, **overrides) if overrides else name
     if name is None: name = os.environ.get('ULMFIT_PROFILE')
     if not name:
         import torch
@@ -73,7 +74,8 @@ def get_profile(name:str|Profile|None=None) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}: choose one of {', '.join(PROFILES)} "
                          "(argument or ULMFIT_PROFILE environment variable).")
-    return _overridden(PROFILES[name])
+    prof = _overridden(PROFILES[name])
+    return dataclasses.replace(prof, **overrides) if overrides else prof
 
 def _overridden(prof:Profile) -> Profile:
     "`prof` with the fields of `$ULMFIT_PROFILE_OVERRIDES` (a JSON object) replaced."
