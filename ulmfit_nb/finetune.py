@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-import ulmfit_nb.tokenization  # one text tokenized as fastai tokenizes a folder (lesson 01)
+import ulmfit_nb.tokenization  # patches fastai's Tokenizer._tokenize1: one text tokenized as a folder is (lesson 01)
 from .pretrain import fp16_if_cuda, lm_workers
 from .weights import Stage1, stage1_weights, lm_config, CheckpointError
 from .weights import load_weights, read_lm_weights, remap_lm_vocab, stage2_folder

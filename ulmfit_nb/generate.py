@@ -14,7 +14,7 @@ from .checks import _is_int, check_prompt, check_sampling  # one-line errors for
 
 # %% auto #0
 __all__ = ['prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next', 'decode_ids', 'generate_ids', 'generate',
-           'plot_temperatures', 'detokenize', 'generate_for_widget', 'plot_next_tokens']
+           'plot_temperatures', 'detokenize', 'generate_for_widget', 'plot_next_tokens', 'review_widget']
 
 # %% ../nbs/04_generation.ipynb #b5f8dea1
 def prompt_ids(learn:LMLearner, prompt:str) -> torch.Tensor:
@@ -114,7 +114,7 @@ def plot_temperatures(learn:LMLearner, prompt:str, temps=(0.5, 1.0, 1.5), k:int=
     w = 0.8 / len(temps)
     for j, (t, p) in enumerate(zip(temps, probs)):
         ax.bar(torch.arange(len(top)) + (j - (len(temps)-1)/2)*w, p[top].numpy(), width=w,
-               label=f'T={t} (entropy {entropy(p):.2f} nats)')
+               label=f'T={t:g} (entropy {entropy(p):.2f} nats)')
     ax.set_xticks(range(len(top)), [repr(learn.dls.vocab[i])[1:-1] for i in top], rotation=60)
     ax.set_ylabel('probability'); ax.set_title(f'Next token after "{prompt}"'); ax.legend()
     ax.figure.tight_layout()
@@ -158,6 +158,26 @@ def plot_next_tokens(learn:LMLearner, prompt:str, temperature:float=1.0, top_k:i
     ax.bar(range(len(top)), p[top].numpy(), color=['tab:blue' if kept[i] else 'lightgray' for i in top])
     ax.set_xticks(range(len(top)), [repr(learn.dls.vocab[i])[1:-1] for i in top], rotation=60)
     cut = [f'top_k={top_k}' if top_k else '', f'top_p={top_p}' if top_p is not None and top_p < 1 else '']
-    ax.set(ylabel='probability', title=f"next token at T={temperature}" + (f" (grey: cut by {' and '.join(c for c in cut if c)})" if any(cut) else ''))
+    ax.set(ylabel='probability', title=f"next token at T={temperature:g}" + (f" (grey: cut by {' and '.join(c for c in cut if c)})" if any(cut) else ''))
     ax.figure.tight_layout()
     return ax.figure, ax, kept[top]
+
+# %% ../nbs/04_generation.ipynb #382da763
+def review_widget(learn:LMLearner, prompt:str="I liked this movie because", temperature:float=0.8,
+                  n_words:int=30, seed:int=0, top_k:int=0, top_p:float=1.0):
+    "A new set of controls over `generate_for_widget`: the review as text, then `plot_next_tokens` below it."
+    from ipywidgets import interactive, FloatSlider, IntSlider, IntText, Text, Layout
+    def show_review(prompt, temperature, n_words, seed, top_k, top_p):
+        txt = generate_for_widget(learn, prompt, temperature, n_words, seed, top_k, top_p)
+        print(txt)
+        if not txt.startswith('⚠'): plot_next_tokens(learn, prompt, temperature, top_k, top_p); plt.show()
+        return txt
+    st = dict(style={'description_width': '110px'})  # wide enough for 'top_k (0=off)'
+    sl = dict(continuous_update=False, **st)
+    return interactive(show_review,
+        prompt=Text(value=prompt, description='prompt', layout=Layout(width='60%'), continuous_update=False, **st),
+        temperature=FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05, description='temperature', **sl),
+        n_words=IntSlider(value=n_words, min=1, max=200, description='n_words', **sl),
+        seed=IntText(value=seed, description='seed', **st),
+        top_k=IntSlider(value=top_k, min=0, max=100, description='top_k (0=off)', **sl),
+        top_p=FloatSlider(value=top_p, min=0.05, max=1.0, step=0.05, description='top_p', **sl))
