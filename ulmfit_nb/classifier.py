@@ -1,4 +1,4 @@
-"""Put a classifier head on the fine-tuned encoder and unfreeze it one layer group at a time.
+"""Put a classifier head on the fine-tuned encoder and train it: fastai's `fine_tune` first, then the paper's gradual unfreezing and every layer from the first step.
 
 Docs: https://ulmfit-nb.github.io/ulmfit_nb/classifier.html.md"""
 
@@ -17,9 +17,9 @@ from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumabl
 from .finetune import finetune_lm, run_arch, run_config, run_stage1
 
 # %% auto #0
-__all__ = ['UNFREEZE', 'SCHEDULES', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder', 'clas_learner',
-           'trainable_groups', 'clas_name', 'gradual_unfreeze', 'all_layers', 'clas_recipe', 'fit_classifier',
-           'results_table', 'train_classifier', 'load_classifier']
+__all__ = ['UNFREEZE', 'SCHEDULES', 'FINE_TUNE_LR', 'clas_dls', 'clas_config', 'load_encoder_file', 'load_stage1_encoder',
+           'clas_learner', 'trainable_groups', 'clas_name', 'fit_stages', 'gradual_unfreeze', 'all_layers',
+           'fastai_fine_tune', 'clas_recipe', 'fit_classifier', 'results_table', 'train_classifier', 'load_classifier']
 
 # %% ../nbs/05_classifier.ipynb #794bca89
 def clas_dls(path:Path, vocab:list, profile:Profile|str|None=None, backwards:bool=False) -> DataLoaders:
@@ -85,30 +85,37 @@ def clas_name(profile:Profile|str|None=None, schedule:str|None=None, backwards:b
     prof = get_profile(profile)
     return f"clas_{'bwd' if backwards else 'fwd'}" + ('' if schedule in (None, prof.clas_schedule) else f'_{schedule}')
 
-def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
-    "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
-    prof, rows = get_profile(profile), []
-    out = learn.path
-    for i, ((to, f), n_epoch) in enumerate(zip(UNFREEZE, prof.clas_epochs)):
+def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True) -> list:
+    "Fit `learn` stage by stage, each `(freeze_to, epochs, lr, fit_one_cycle kwargs)` (`None`: unfreeze); a row per stage; resumable with `name`."
+    rows, out = [], learn.path
+    for i, (to, n_epoch, lrs, kw) in enumerate(stages):
         sname = name and f'{name}_stage{i+1}'
         if to is None: learn.unfreeze()
         else: learn.freeze_to(to)
         groups = trainable_groups(learn)
         if sname and (r := stage_result(out, sname)):
             learn.load(sname, with_opt=False, weights_only=True); rows.append(r); continue
-        lr = prof.clas_lr * f
-        lrs = lr if i == 0 else slice(lr/2.6**4, lr)
         start = time.time()
-        if sname: fit_resumable(learn, sname, n_epoch, lr_max=lrs, moms=(0.8, 0.7, 0.8))
-        else: learn.fit_one_cycle(n_epoch, lrs, moms=(0.8, 0.7, 0.8))
-        r = dict(stage=i+1, unfrozen='all' if to is None else f'freeze_to({to})', epochs=n_epoch, lr=lr,
-                 trainable=groups, accuracy=float(learn.validate()[1]) if measure else None, seconds=round(time.time()-start, 1))
+        if sname: fit_resumable(learn, sname, n_epoch, lr_max=lrs, **kw)
+        else: learn.fit_one_cycle(n_epoch, lrs, **kw)
+        r = dict(stage=i+1, unfrozen='all' if to is None else f'freeze_to({to})', epochs=n_epoch,
+                 lr=lrs.stop if isinstance(lrs, slice) else lrs, trainable=groups,
+                 accuracy=float(learn.validate()[1]) if measure else None, seconds=round(time.time()-start, 1))
         if sname: learn.save(sname, with_opt=False); save_result(out, sname, r)
         rows.append(r)
     return rows
 
+def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+    "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
+    prof, stages = get_profile(profile), []
+    for i, ((to, f), n_epoch) in enumerate(zip(UNFREEZE, prof.clas_epochs)):
+        lr = prof.clas_lr * f
+        stages.append((to, n_epoch, lr if i == 0 else slice(lr/2.6**4, lr), dict(moms=(0.8, 0.7, 0.8))))
+    return fit_stages(learn, stages, name, measure)
+
 # %% ../nbs/05_classifier.ipynb #efad1f55
-SCHEDULES = ('gradual', 'all')
+SCHEDULES = ('gradual', 'all', 'fine_tune')
+FINE_TUNE_LR = 1e-2  # `base_lr` of schedule 'fine_tune': fastai's text example, `learn.fine_tune(4, 1e-2)`
 
 def all_layers(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
     "Train every layer of `learn` from the first step: one cycle over the sum of the profile's `clas_epochs` at `clas_all_lr`; one row as in `gradual_unfreeze`; resumable with `name`."
@@ -125,20 +132,29 @@ def all_layers(learn, profile:Profile|str|None=None, name:str|None=None, measure
     if sname: learn.save(sname, with_opt=False); save_result(out, sname, r)
     return [r]
 
+def fastai_fine_tune(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+    "fastai's `fine_tune` at the profile's budget: the head for `clas_epochs[0]` epochs at `FINE_TUNE_LR`, then every layer for the rest at `slice(FINE_TUNE_LR/200, FINE_TUNE_LR/2)`; a row per fit; resumable with `name`."
+    prof, lr = get_profile(profile), FINE_TUNE_LR
+    return fit_stages(learn, [(-1, prof.clas_epochs[0], slice(lr), dict(pct_start=0.99)),  # `Learner.fine_tune`'s two fits
+                              (None, sum(prof.clas_epochs[1:]), slice(lr/2/100, lr/2), dict(pct_start=0.3, div=5.))],
+                      name, measure)
+
 def clas_recipe(profile:Profile|str|None=None, schedule:str|None=None) -> str:
     "How stage 3 trains by `schedule` (default: the profile's), in words."
     prof = get_profile(profile)
     schedule = schedule or prof.clas_schedule
     if schedule == 'gradual': return f"gradual unfreezing, lr {prof.clas_lr:g}, epochs {'/'.join(map(str, prof.clas_epochs))}"
     if schedule == 'all': return f"every layer from the first step, one cycle, lr {prof.clas_all_lr:g}, {sum(prof.clas_epochs)} epochs"
+    if schedule == 'fine_tune':
+        return f"fastai's fine_tune, lr {FINE_TUNE_LR:g}, {prof.clas_epochs[0]} frozen + {sum(prof.clas_epochs[1:])} unfrozen epochs"
     raise ValueError(f"Unknown stage-3 schedule {schedule!r}: use one of {', '.join(SCHEDULES)} (Profile.clas_schedule).")
 
 def fit_classifier(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True, schedule:str|None=None) -> list:
-    "Train classifier `learn` by `schedule` (default: the profile's): 'gradual' unfreezing or 'all' layers from the first step."
+    "Train classifier `learn` by `schedule` (default: the profile's): 'gradual' unfreezing, 'all' layers from the first step, or fastai's 'fine_tune'."
     prof = get_profile(profile)
     schedule = schedule or prof.clas_schedule
     clas_recipe(prof, schedule)  # an unknown schedule fails here, before anything trains
-    return (gradual_unfreeze if schedule == 'gradual' else all_layers)(learn, prof, name, measure)
+    return dict(gradual=gradual_unfreeze, all=all_layers, fine_tune=fastai_fine_tune)[schedule](learn, prof, name, measure)
 
 # %% ../nbs/05_classifier.ipynb #38864bca
 def results_table(learn, dl=None, n:int|None=5, chars:int=200) -> pd.DataFrame:
