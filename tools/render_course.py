@@ -4,14 +4,42 @@
     python tools/render_course.py --profile tiny 00_data   # just one (CI does this)
 
 The notebooks in nbs/ stay clean (nbdev wants them without outputs); the outputs live only in the HTML, with the
-widget state saved so sliders render (static: they show their last value, without a kernel behind them)."""
+widget state saved so sliders render (static: they show their last value, without a kernel behind them).
+Math ($T<1$) is written into the HTML as MathML, which browsers draw themselves: nbconvert's own template would
+load MathJax from a CDN, and the course must read the same offline."""
 import argparse, html, json, os, sys, time
 from pathlib import Path
-import nbformat
+import jinja2, nbformat
+from latex2mathml.converter import convert as latex2mathml
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 ROOT = Path(__file__).resolve().parents[1]
+
+class MathMLRenderer(IPythonRenderer):
+    "nbconvert's markdown renderer with `$...$` and `$$...$$` as MathML (left as TeX if latex2mathml can't read it)."
+    def inline_math(self, body): return self._math(body, 'inline') or super().inline_math(body)
+    def block_math(self, body): return self._math(body, 'block') or super().block_math(body)
+    def _math(self, tex, display):
+        try: return latex2mathml(tex, display=display)
+        except Exception: return None
+
+class OfflineHTMLExporter(HTMLExporter):
+    "JupyterLab's HTML, with no MathJax script: the math is already MathML."
+    def __init__(self, **kw):
+        page = "{%- extends 'index.html.j2' -%}\n{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
+        super().__init__(template_name='lab', template_file='offline.html.j2',
+                         extra_loaders=[jinja2.DictLoader({'offline.html.j2': page})], **kw)
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        cell = context.get('cell', {})
+        renderer = MathMLRenderer(escape=False, attachments=cell.get('attachments', {}), embed_images=self.embed_images,
+                                  path=context.get('resources', {}).get('metadata', {}).get('path', ''),
+                                  anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                                  **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
 
 def title(nb) -> str:
     for c in nb.cells:
@@ -29,7 +57,7 @@ def render(fn:Path, out:Path, timeout:int) -> dict:
                         resources={'metadata': {'path': str(fn.parent)}}).execute()
     except Exception as e: error = f'{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ""}'
     for c in skip: c.update(cell_type='code', outputs=[], execution_count=None)
-    body, _ = HTMLExporter(template_name='lab').from_notebook_node(nb)
+    body, _ = OfflineHTMLExporter().from_notebook_node(nb)
     (out/f'{fn.stem}.html').write_text(body, encoding='utf-8')
     return dict(name=fn.stem, title=title(nb), seconds=round(time.time() - start), error=error)
 

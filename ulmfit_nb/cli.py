@@ -8,6 +8,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/cli.html.md"""
 from __future__ import annotations
 import argparse, dataclasses, json, os, sys, time
 from pathlib import Path
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 import numpy as np, pandas as pd, torch
 from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
@@ -105,21 +106,20 @@ def write_lm_card(path:Path) -> Path:
 # %% ../nbs/07_cli.ipynb #5799834e
 def versus_tfidf(rep:dict) -> dict:
     "A run's classifiers against its TF-IDF baseline (points above it), and what the evidence says limits ULMFiT."
-    t = rep['tfidf']['accuracy']
-    models = {'forward classifier': rep['evaluation']['accuracy']}
-    if 'ensemble' in rep: models['forward + backward ensemble'] = rep['ensemble']['ensemble']
-    trained = max(models.values())
+    t, a = rep['tfidf']['accuracy'], rep['evaluation']['accuracy']  # `a`: the forward classifier, the model the lessons train
+    models = {'forward classifier': a}
+    ens = rep.get('ensemble', {}).get('ensemble')
+    if ens is not None: models['forward + backward ensemble'] = ens
     if 'gradual' in rep: models["forward classifier by gradual unfreezing (the paper's schedule, for comparison)"] = rep['gradual']['accuracy']
     frozen = [r for r in rep.get('probe', {}).get('rows', []) if r['encoder'] in PROBED]
     probe = max((max(r['last_layer'], r['all_layers']) for r in frozen), default=None)
     if probe is not None: models['best linear probe of a frozen encoder'] = probe
     if 'gradual' in rep:
-        g, a = rep['gradual']['accuracy'], rep['evaluation']['accuracy']
-        schedule = (f"this run's classifier, every layer trained from the first step, scored {a:.3f} against {g:.3f} "
-                    "by gradual unfreezing")
+        schedule = (f"this run's classifier, every layer trained from the first step, scored {a:.3f} against "
+                    f"{rep['gradual']['accuracy']:.3f} by gradual unfreezing")
     else: schedule = "06a: at cpu, every layer trained from the first step beat gradual unfreezing on a validation block"
-    if trained > t:
-        verdict = f"ULMFiT beats TF-IDF by {100*(trained - t):.1f} points on these labels"
+    if a > t:
+        verdict = f"ULMFiT's forward classifier beats TF-IDF by {100*(a - t):.1f} points on these labels"
         verdict += f" ({schedule})." if 'gradual' in rep else "."
         if probe is not None and probe <= t:
             verdict += (f" The frozen encoders alone do not reach TF-IDF (best linear probe {probe:.3f}): the margin comes "
@@ -128,22 +128,26 @@ def versus_tfidf(rep:dict) -> dict:
         elif probe is not None:
             verdict += f" A linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF too: the language model knew the sentiment before stage 3."
     elif probe is None:
-        verdict = ("ULMFiT does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear probes that tell "
-                   "whether the encoder or stage 3's training is the limit.")
+        verdict = ("ULMFiT's forward classifier does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear "
+                   "probes that tell whether the encoder or stage 3's training is the limit.")
     elif probe <= t:
         verdict = (f"The frozen encoder is not enough: the best linear probe of the frozen stage-1 and stage-2 features "
                    f"({probe:.3f}) does not reach TF-IDF ({t:.3f}) either, so no head on these features will close the gap; "
                    f"fine-tuning must change the encoder more ({schedule}) or start from a stronger language model "
                    "(notebooks 06 and 06a).")
-        if probe > trained: verdict += (f" Stage 3 leaves {100*(probe - trained):.1f} points of what the frozen features "
-                                        "know unused here (its head reads only the last layer; on 06a's validation "
-                                        "block a head on all layers gained nothing).")
+        if probe > a: verdict += (f" Stage 3 leaves {100*(probe - a):.1f} points of what the frozen features "
+                                  "know unused here (its head reads only the last layer; on 06a's validation "
+                                  "block a head on all layers gained nothing).")
     else:
         verdict = (f"The features are not the limit: a linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF "
                    f"({t:.3f}) where the trained classifier does not, so look at how stage 3 trains (schedule, dropout, "
                    "labels: the levers of notebook 06a).")
-    return dict(tfidf=t, rows=[dict(model=m, accuracy=a, points=round(100*(a - t), 1)) for m, a in models.items()],
-                verdict=verdict)
+    p = None if ens is None else round(100*(ens - t), 1)
+    ensemble = None if ens is None else (
+        f"Forward + backward ensemble (notebook 06: a second classifier, trained on the reversed text, averaged with "
+        f"the first): {ens:.3f}, {abs(p):.1f} points {'above' if p >= 0 else 'below'} TF-IDF.")
+    return dict(tfidf=t, rows=[dict(model=m, accuracy=acc, points=round(100*(acc - t), 1)) for m, acc in models.items()],
+                verdict=verdict, ensemble=ensemble)
 
 def _speed(lm:dict) -> str:
     "' (N tokens/s)' of stage 2's unfrozen epochs, validation included, when this run timed them."
@@ -235,7 +239,7 @@ def write_report(out:Path, rep:dict) -> Path:
         md += ['', 'Linear probes: logistic regression on frozen, pooled encoder features, same labels (notebook 06).', '',
                '| encoder | last layer | all layers |', '|---|---|---|']
         md += [f"| {r['encoder']} | {r['last_layer']:.4f} | {r['all_layers']:.4f} |" for r in rep['probe']['rows']]
-    md += ['', f"**{vs['verdict']}**", '']
+    md += ['', f"**{vs['verdict']}**", ''] + ([vs['ensemble'], ''] if vs['ensemble'] else [])
     if 'ablation' in rep:
         md += ['## Ablation', '', '| model | accuracy | seconds |', '|---|---|---|']
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
@@ -382,7 +386,7 @@ def main(argv=None):
             print(detokenize(generate(saved_lm(_out(a)), a.prompt, n_words=a.words, temperature=a.temperature,
                                       top_k=a.top_k, top_p=a.top_p, seed=a.seed)))
         elif a.cmd == 'dist-train':
-            from ulmfit_nb.distributed import dist_train
+            from ulmfit_nb.distributed import dist_train  # importing it patches two fastai methods (lesson 08)
             print(json.dumps(dist_train(a.profile, a.out or run_dir(get_profile(a.profile))/'dist', a.epochs)))
         elif a.cmd == 'pretrain':
             dest = fastai_path('data')/f'general_{a.words}'

@@ -1,4 +1,4 @@
-"""The same LM fine-tuning on several processes with fastai's `distrib_ctx` and Hugging Face `accelerate`.
+"""The same LM fine-tuning on several processes with fastai's `distrib_ctx` and Hugging Face `accelerate`. Importing this module patches two methods of fastai's distributed training.
 
 Docs: https://ulmfit-nb.github.io/ulmfit_nb/distributed.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/distributed.html.md"""
 from __future__ import annotations
 import hashlib, json, os, random, time
 from pathlib import Path
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 import torch
 from fastai.text.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer, rank0_first
@@ -19,7 +20,7 @@ from .pretrain import save_lm_weights, read_lm_weights
 __all__ = ['LMDistributedDL', 'BatchCounter', 'dist_train']
 
 # %% ../nbs/08_distributed.ipynb #6f5d4293
-@patch
+@patch  # replaces fastai's DistributedDL._broadcast (see the note at the top)
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast a list of ints from `rank`, on the device the process group's backend needs."
     t = LongTensor(t)
@@ -46,7 +47,7 @@ class LMDistributedDL(DistributedDL):
         return idxs[first*bs:(first+k)*bs]
     def to_detach(self, b, cpu=True, gather=True): return self._to_detach(b, cpu, gather)  # no padding to cut off
 
-@patch
+@patch  # replaces fastai's DistributedTrainer._wrap_dl (see the note at the top)
 def _wrap_dl(self:DistributedTrainer, dl):
     "fastai's wrapping, with `LMDistributedDL` for language-model batches."
     if isinstance(dl, DistributedDL): return dl

@@ -6,9 +6,11 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/runs.html.md"""
 
 # %% ../nbs/10_runs.ipynb #32d2cbe3
 from __future__ import annotations
-import fcntl, json, os
+import json, os
 from contextlib import contextmanager
 from pathlib import Path
+from filelock import FileLock
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import Profile, get_profile
 
@@ -38,10 +40,7 @@ def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
 @contextmanager
 def run_lock(out:Path, name:str):
     "Hold an exclusive lock on stage `name` of run `out` (another process waits for it)."
-    with open(Path(out)/f'.{name}.lock', 'w') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+    with FileLock(Path(out)/f'.{name}.lock'): yield  # flock on Linux and macOS, msvcrt on Windows
 
 def stage_result(out:Path, name:str) -> dict|None:
     "The saved results of stage `name`, or None when it has not finished."
