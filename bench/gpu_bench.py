@@ -1,5 +1,8 @@
 """Stage-2 and classifier throughput on a GPU with random stand-in weights, and a projected `ulmfit run --profile gpu`.
 
+Question: how many tokens/s does stage 2 train at on this GPU (fp16 against fp32), how many reviews/s does the
+classifier train and score at, and so how long would `ulmfit run --profile gpu` take on fastai's full IMDb?
+
     python bench/gpu_bench.py --out X.json                # on the device (part (c) of tools/gpu_check.sh)
     python bench/gpu_bench.py --quick --out X.json        # CPU rehearsal: tiny sizes, a few steps, fp32 only
 

@@ -1,5 +1,8 @@
 """Stage 2 at full offline scale on a GPU: the fine-tuned LM the course ships for `--stage2 shipped` (issue 13).
 
+Question: what perplexity does stage 2 reach on every offline review text within a GPU lease, and how fast? Its
+output is the ready-made stage 2 (`--stage2 shipped`); the GPU check's part (s) reports it in bench/gpu/gpu_check.md.
+
     python bench/gpu_stage2.py --out DIR --budget SECONDS          # on the device (part (s) of tools/gpu_check.sh)
     python bench/gpu_stage2.py --out DIR --budget 300 --quick      # CPU rehearsal: 300 texts, one short epoch
 

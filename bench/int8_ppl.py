@@ -2,6 +2,8 @@
 read path: a stage-1 folder's forward LM and the `cpu` run's fine-tuned stage 2, each measured on the `cpu` run's
 LM validation text as loaded, after an fp16 round trip and after an int8 round trip.
 
+Question: does storing the LM weights in int8 (or fp16) change its perplexity? Results: bench/int8_ppl.json.
+
     python bench/int8_ppl.py [--stage1 DIR]     # DIR: a save_lm_weights folder (default: the shipped one)
 
 The shipped fp16 files from before the change: `mkdir /tmp/s1 && for f in lm_fwd.pth vocab.json config.json; do

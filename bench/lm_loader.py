@@ -1,10 +1,12 @@
 """How long fastai's `LMDataLoader` takes to make one batch, with no model: the data side of an LM training step.
 
+Question: can the data loader feed an LM step fast enough, with 0 worker processes and with 2?
+
     python bench/lm_loader.py [--bs 128] [--seq-len 80] [--workers 0 2] [--batches 60]
 
-Reads every review text of the offline set (the folder `bench/levers.py`'s `all_text` arm builds: 25,000 IMDb
-reviews and 8,530 Rotten Tomatoes snippets) through the course's `lm_dls` at the `cpu` profile's vocabulary, then
-times `--batches` training batches for each worker count. On 2 cores (2026-11-27): 98.8 ms a 128 x 80 batch with
+Reads every review text of the offline set (the folder `gpu_stage2.text_folder` builds, as the `all_text` arm of
+bench/experiments/levers.py does: 25,000 IMDb reviews and 8,530 Rotten Tomatoes snippets) through the course's
+`lm_dls` at the `cpu` profile's vocabulary, then times `--batches` training batches for each worker count. On 2 cores (2026-11-27): 98.8 ms a 128 x 80 batch with
 0 workers (103,600 tokens/s), 52.7 ms with 2 (194,200); rerun on 2026-11-29 (--batches 120, twice): 58.1 and 55.2 ms
 with 0 workers (176,300 and 185,500), 30.3 and 28.5 ms with 2 (338,100 and 359,400) — the machines vary. An H100 ran stage 2 at this size at about 70k tokens/s with 0 workers, which is what
 made `lm_dls` use worker processes on CUDA (`lm_workers`).

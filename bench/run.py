@@ -1,5 +1,9 @@
 """Benchmarks of the course's CPU path, measured side by side in one run.
 
+Question: how fast does each step of the course run on this CPU (spaCy tokenization, LM training at the profiles'
+model sizes and where its time goes, per-item and batched inference, ULMFiT against TF-IDF end to end), and how
+much of the machine's matmul throughput does the LM use?
+
     python bench/run.py --size full            # the numbers in README (a few minutes on 2 cores)
     python bench/run.py --size tiny --out X    # what CI runs, only to prove the script works
 

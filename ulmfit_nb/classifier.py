@@ -9,11 +9,12 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
 from .weights import load_weights
-from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
+from .runs import resolve_run, direction, stage_result, save_result, cached_stage, fit_resumable
 from .finetune import finetune_lm, run_arch, run_config, run_stage1
 
 # %% auto #0
@@ -28,12 +29,13 @@ def clas_dls(path:Path, vocab:list, profile:Profile|str|None=None, backwards:boo
     return TextDataLoaders.from_folder(path, valid='test', text_vocab=list(vocab), bs=prof.bs, seq_len=prof.seq_len,
                                        backwards=backwards)
 
-# %% ../nbs/05_classifier.ipynb #c3e9b05c
+# %% ../nbs/05_classifier.ipynb #e2c96f29
 def clas_config(arch:dict) -> dict:
     "A complete AWD-LSTM classifier config of size `arch`."
     cfg = awd_lstm_clas_config.copy(); cfg.update(arch)
     return cfg
 
+# %% ../nbs/05_classifier.ipynb #bb188619
 def load_encoder_file(learn, fname:Path):
     "Load a `save_encoder` file into `learn`'s encoder, refusing pickles; then freeze."
     try: sd = torch.load(fname, map_location='cpu', weights_only=True)
@@ -44,35 +46,38 @@ def load_encoder_file(learn, fname:Path):
     learn.freeze()
     return learn
 
-def load_stage1_encoder(learn, stage1:Stage1|None=None):
-    "Load a stage-1 LM's encoder (default: the profile's first available) into classifier `learn`; then freeze."
-    s1 = stage1 or stage1_weights()
+def load_stage1_encoder(learn, stage1:Stage1|None=None, profile:Profile|str|None=None):
+    "Load a stage-1 LM's encoder into classifier `learn` (default: the one its run started from, else `profile`'s); then freeze."
+    s1 = stage1 or run_stage1(learn.path, 'fwd', profile)
     sd = s1.lm_state_dict(learn.dls.vocab[0])
     load_weights(get_model(learn.model)[0].module, {k[2:]: v for k, v in sd.items() if k.startswith('0.')},
                  f"The stage-1 weights in {s1.path}", 'classifier')
     learn.freeze()
     return learn
 
-def clas_learner(dls, encoder='finetuned', profile:Profile|str|None=None, out:Path|None=None,
-                 backwards:bool=False, **kwargs) -> TextLearner:
+# %% ../nbs/05_classifier.ipynb #046f28f1
+@delegates(Learner.__init__, but=['metrics', 'path', 'model_dir', 'loss_func', 'splitter'])
+def clas_learner(dls, # classifier `DataLoaders` (`clas_dls`), on the LM's vocab
+                 encoder='finetuned', # 'finetuned' (stage 2's), 'stage1', a `save_encoder` file, or None (scratch)
+                 profile:Profile|str|None=None, # drop_mult and chunk length; None: the active profile
+                 out:Path|None=None, # the run folder; None: `run_dir`'s default for the profile
+                 backwards:bool=False, # a backward classifier, on the backward LM's encoder
+                 **kwargs) -> TextLearner:
     "`text_classifier_learner` on `dls` with `encoder` ('finetuned', 'stage1', a file, or None for scratch)."
-    prof = get_profile(profile)
-    out, d = Path(out) if out else run_dir(prof), 'bwd' if backwards else 'fwd'
-    if encoder == 'finetuned': encoder = finetune_lm(profile=prof, out=out, backwards=backwards)['encoder']
-    s1 = run_stage1(out, d, prof) if encoder == 'stage1' else None  # the stage 1 this run's LM started from
-    arch = s1.arch if s1 else run_arch(out, d)
+    run, d = resolve_run(profile, out), direction(backwards)
+    if encoder == 'finetuned': encoder = finetune_lm(profile=run.prof, out=run.out, backwards=backwards)['encoder']
+    s1 = run_stage1(run.out, d, run.prof) if encoder == 'stage1' else None  # the stage 1 this run's LM started from
     # seq_len: the encoder must read in the chunks the batches were padded in, or it skips the start of short reviews;
     # a run's own chunk length wins (runs that did not record it trained at fastai's default, 72)
-    cfg = run_config(out, d)
-    seq_len = cfg.get('seq_len', 72) if cfg else prof.seq_len
-    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=seq_len, config=clas_config(arch),
-                                    drop_mult=prof.drop_mult, pretrained=False, metrics=accuracy, path=out,
-                                    model_dir='models', **kwargs)
+    cfg = run_config(run.out, d)
+    learn = text_classifier_learner(dls, AWD_LSTM, seq_len=cfg.get('seq_len', 72) if cfg else run.prof.seq_len,
+                                    config=clas_config(s1.arch if s1 else run_arch(run.out, d)), drop_mult=run.prof.drop_mult,
+                                    pretrained=False, metrics=accuracy, path=run.out, model_dir='models', **kwargs)
     if s1: load_stage1_encoder(learn, s1)
     elif encoder is not None: load_encoder_file(learn, Path(encoder))
     return fp16_if_cuda(learn)
 
-# %% ../nbs/05_classifier.ipynb #e97215e7
+# %% ../nbs/05_classifier.ipynb #7640d4fc
 def trainable_groups(learn) -> list:
     "For each parameter group, is it trained?"
     if learn.opt is None: learn.create_opt()
@@ -80,16 +85,18 @@ def trainable_groups(learn) -> list:
 
 UNFREEZE = ((-1, 1.), (-2, 1/2), (-3, 1/4), (None, 1/20))  # (freeze_to, lr factor) per stage; None: unfreeze
 
+# %% ../nbs/05_classifier.ipynb #c6bb06b1
 def clas_name(profile:Profile|str|None=None, schedule:str|None=None, backwards:bool=False) -> str:
     "The run folder's name for a classifier: `clas_fwd` by the profile's schedule, `clas_fwd_<schedule>` by another."
     prof = get_profile(profile)
-    return f"clas_{'bwd' if backwards else 'fwd'}" + ('' if schedule in (None, prof.clas_schedule) else f'_{schedule}')
+    return f'clas_{direction(backwards)}' + ('' if schedule in (None, prof.clas_schedule) else f'_{schedule}')
 
-def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True) -> list:
-    "Fit `learn` stage by stage, each `(freeze_to, epochs, lr, fit_one_cycle kwargs)` (`None`: unfreeze); a row per stage; resumable with `name`."
+# %% ../nbs/05_classifier.ipynb #47757c46
+def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True, tags:tuple|None=None) -> list:
+    "Fit `learn` stage by stage, each `(freeze_to, epochs, lr, fit_one_cycle kwargs)` (`None`: unfreeze); a row per stage; resumable with `name` (checkpoints `{name}_{tag}`, tags `stage1`, `stage2`, ...)."
     rows, out = [], learn.path
     for i, (to, n_epoch, lrs, kw) in enumerate(stages):
-        sname = name and f'{name}_stage{i+1}'
+        sname = name and f"{name}_{tags[i] if tags else f'stage{i+1}'}"
         if to is None: learn.unfreeze()
         else: learn.freeze_to(to)
         groups = trainable_groups(learn)
@@ -105,6 +112,7 @@ def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True) -> lis
         rows.append(r)
     return rows
 
+# %% ../nbs/05_classifier.ipynb #82aad29d
 def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
     "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
     prof, stages = get_profile(profile), []
@@ -113,24 +121,14 @@ def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, m
         stages.append((to, n_epoch, lr if i == 0 else slice(lr/2.6**4, lr), dict(moms=(0.8, 0.7, 0.8))))
     return fit_stages(learn, stages, name, measure)
 
-# %% ../nbs/05_classifier.ipynb #efad1f55
+# %% ../nbs/05_classifier.ipynb #28f91c1e
 SCHEDULES = ('gradual', 'all', 'fine_tune')
 FINE_TUNE_LR = 1e-2  # `base_lr` of schedule 'fine_tune': fastai's text example, `learn.fine_tune(4, 1e-2)`
 
 def all_layers(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
     "Train every layer of `learn` from the first step: one cycle over the sum of the profile's `clas_epochs` at `clas_all_lr`; one row as in `gradual_unfreeze`; resumable with `name`."
-    prof, out = get_profile(profile), learn.path
-    learn.unfreeze()
-    groups, sname = trainable_groups(learn), name and f'{name}_all'
-    if sname and (r := stage_result(out, sname)):
-        learn.load(sname, with_opt=False, weights_only=True); return [r]
-    n_epoch, lr, start = sum(prof.clas_epochs), prof.clas_all_lr, time.time()
-    if sname: fit_resumable(learn, sname, n_epoch, lr_max=lr, moms=(0.8, 0.7, 0.8))
-    else: learn.fit_one_cycle(n_epoch, lr, moms=(0.8, 0.7, 0.8))
-    r = dict(stage=1, unfrozen='all', epochs=n_epoch, lr=lr, trainable=groups,
-             accuracy=float(learn.validate()[1]) if measure else None, seconds=round(time.time()-start, 1))
-    if sname: learn.save(sname, with_opt=False); save_result(out, sname, r)
-    return [r]
+    prof = get_profile(profile)
+    return fit_stages(learn, [(None, sum(prof.clas_epochs), prof.clas_all_lr, dict(moms=(0.8, 0.7, 0.8)))], name, measure, ('all',))
 
 def fastai_fine_tune(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
     "fastai's `fine_tune` at the profile's budget: the head for `clas_epochs[0]` epochs at `FINE_TUNE_LR`, then every layer for the rest at `slice(FINE_TUNE_LR/200, FINE_TUNE_LR/2)`; a row per fit; resumable with `name`."
@@ -139,6 +137,7 @@ def fastai_fine_tune(learn, profile:Profile|str|None=None, name:str|None=None, m
                               (None, sum(prof.clas_epochs[1:]), slice(lr/2/100, lr/2), dict(pct_start=0.3, div=5.))],
                       name, measure)
 
+# %% ../nbs/05_classifier.ipynb #48f6c6b1
 def clas_recipe(profile:Profile|str|None=None, schedule:str|None=None) -> str:
     "How stage 3 trains by `schedule` (default: the profile's), in words."
     prof = get_profile(profile)
@@ -149,6 +148,7 @@ def clas_recipe(profile:Profile|str|None=None, schedule:str|None=None) -> str:
         return f"fastai's fine_tune, lr {FINE_TUNE_LR:g}, {prof.clas_epochs[0]} frozen + {sum(prof.clas_epochs[1:])} unfrozen epochs"
     raise ValueError(f"Unknown stage-3 schedule {schedule!r}: use one of {', '.join(SCHEDULES)} (Profile.clas_schedule).")
 
+# %% ../nbs/05_classifier.ipynb #e0b7168a
 def fit_classifier(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True, schedule:str|None=None) -> list:
     "Train classifier `learn` by `schedule` (default: the profile's): 'gradual' unfreezing, 'all' layers from the first step, or fastai's 'fine_tune'."
     prof = get_profile(profile)
@@ -169,35 +169,41 @@ def results_table(learn, dl=None, n:int|None=5, chars:int=200) -> pd.DataFrame:
                              prediction=[labels[int(probs[i].argmax())] for i in idx],
                              probability=[float(probs[i].max()) for i in idx]))
 
-# %% ../nbs/05_classifier.ipynb #4129d22a
-def train_classifier(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
-                     backwards:bool=False, name:str|None=None, schedule:str|None=None) -> dict:
+# %% ../nbs/05_classifier.ipynb #b29d6830
+def train_classifier(path:Path|None=None, # review folders (`train`, `test`); None: the profile's IMDb sample
+                     profile:Profile|str|None=None, # sizes, epochs, rates and schedule; None: the active profile
+                     out:Path|None=None, # the run folder; None: `run_dir`'s default for the profile
+                     encoder='finetuned', # as in `clas_learner`: 'finetuned', 'stage1', a file, or None
+                     backwards:bool=False, # the backward classifier, on the backward LM
+                     name:str|None=None, # its name in the run folder; None: `clas_name`
+                     schedule:str|None=None, # 'gradual', 'all' or 'fine_tune'; None: the profile's
+                    ) -> dict:
     "Stage 3 as a cached, resumable step, trained by the profile's schedule (or `schedule`); returns its results."
-    prof = get_profile(profile)
-    schedule = schedule or prof.clas_schedule
-    recipe = clas_recipe(prof, schedule)  # a classifier trained another way is trained again
-    out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
-    name = name or clas_name(prof, schedule, backwards)
+    run = resolve_run(profile, out)
+    schedule = schedule or run.prof.clas_schedule
+    recipe = clas_recipe(run.prof, schedule)  # a classifier trained another way is trained again
+    name = name or clas_name(run.prof, schedule, backwards)
     def train() -> dict:
-        if stage_result(out, name):  # made by another recipe: its stages' checkpoints are stale too
-            for f in [*out.glob(f'{name}_stage?.done.json'), out/f'{name}_all.done.json']: f.unlink(missing_ok=True)
-        data, start = path or imdb_sample(prof), time.time()
-        vocab = json.loads(Path(finetune_lm(data, prof, out, backwards=backwards)['vocab']).read_text())
-        learn = clas_learner(clas_dls(data, vocab, prof, backwards=backwards), encoder, prof, out, backwards=backwards)
-        rows = fit_classifier(learn, prof, name, schedule=schedule)
+        if stage_result(run.out, name):  # made by another recipe: its stages' checkpoints are stale too
+            for f in [*run.out.glob(f'{name}_stage?.done.json'), run.out/f'{name}_all.done.json']: f.unlink(missing_ok=True)
+        data, start = run.data(path), time.time()
+        vocab = json.loads(Path(finetune_lm(data, run.prof, run.out, backwards=backwards)['vocab']).read_text())
+        learn = clas_learner(clas_dls(data, vocab, run.prof, backwards=backwards), encoder, run.prof, run.out, backwards=backwards)
+        rows = fit_classifier(learn, run.prof, name, schedule=schedule)
         learn.save(name, with_opt=False)
         return dict(stages=rows, accuracy=rows[-1]['accuracy'], schedule=schedule, encoder=str(encoder), backwards=backwards,
-                    wall_time_s=round(time.time()-start, 1), model=str(out/'models'/f'{name}.pth'),
-                    vocab=str(out/f'vocab_{d}.json'))
-    return cached_stage(out, name, train, recipe)
+                    wall_time_s=round(time.time()-start, 1), model=str(run.out/'models'/f'{name}.pth'),
+                    vocab=str(run.out/f'vocab_{direction(backwards)}.json'))
+    return cached_stage(run.out, name, train, recipe)
 
+# %% ../nbs/05_classifier.ipynb #9241db1b
 def load_classifier(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, name:str|None=None,
                     path:Path|None=None, schedule:str|None=None) -> TextLearner:
     "The trained classifier of run `out` as a learner ready for `predict` (trained first if needed)."
-    prof = get_profile(profile)
-    res = train_classifier(path, prof, out, backwards=backwards, name=name, schedule=schedule)
+    run = resolve_run(profile, out)
+    res = train_classifier(path, run.prof, run.out, backwards=backwards, name=name, schedule=schedule)
     vocab = json.loads(Path(res['vocab']).read_text())
-    learn = clas_learner(clas_dls(path or imdb_sample(prof), vocab, prof, backwards), None, prof, out, backwards)
+    learn = clas_learner(clas_dls(run.data(path), vocab, run.prof, backwards), None, run.prof, run.out, backwards)
     try: return learn.load(Path(res['model']).stem, with_opt=False, weights_only=True)
     except Exception as e: raise CheckpointError(f"Classifier weights {res['model']} could not be loaded "
                                                  f"({type(e).__name__}); delete the run folder to retrain.") from None

@@ -14,7 +14,7 @@ from fastai.text.all import *
 from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample_sizes, DownloadError
 from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
-from .runs import run_dir, cached_stage, stage_result
+from .runs import resolve_run, direction, run_dir, cached_stage, stage_result
 from .finetune import finetune_lm, lm_from_run, run_arch
 from .weights import save_lm_weights, storage_note
 from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
@@ -43,7 +43,7 @@ def _load(learn, name:str):
 
 def saved_classifier(out:Path, backwards:bool=False):
     "The classifier saved in run folder `out`, ready for `predict_texts`."
-    d = 'bwd' if backwards else 'fwd'
+    d = direction(backwards)
     df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
@@ -51,7 +51,7 @@ def saved_classifier(out:Path, backwards:bool=False):
 
 def saved_lm(out:Path, backwards:bool=False):
     "The fine-tuned language model saved in run folder `out`."
-    d = 'bwd' if backwards else 'fwd'
+    d = direction(backwards)
     df = pd.DataFrame(dict(text=['a b c', 'd e f']))
     dls = TextDataLoaders.from_df(df, text_col='text', is_lm=True, text_vocab=_vocab(out, d), bs=2, seq_len=4,
                                   valid_pct=0.5, seed=0, backwards=backwards)
@@ -267,8 +267,7 @@ def write_report(out:Path, rep:dict) -> Path:
 def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|None=None, full:bool=False,
                  curve:bool=False, log=print) -> dict:
     "Run the whole course headless at `profile` into `out`; returns the report (also written to disk)."
-    prof, start = get_profile(profile), time.time()
-    out = run_dir(prof, out)
+    (prof, out), start = resolve_run(profile, out), time.time()
     (out/'profile.json').write_text(prof.to_json())
     n = 5 + full + curve
     log(f'[1/{n}] data'); t = time.time()
@@ -387,7 +386,7 @@ def main(argv=None):
                                       top_k=a.top_k, top_p=a.top_p, seed=a.seed)))
         elif a.cmd == 'dist-train':
             from ulmfit_nb.distributed import dist_train  # importing it patches two fastai methods (lesson 08)
-            print(json.dumps(dist_train(a.profile, a.out or run_dir(get_profile(a.profile))/'dist', a.epochs)))
+            print(json.dumps(dist_train(a.profile, a.out or run_dir(a.profile)/'dist', a.epochs)))
         elif a.cmd == 'pretrain':
             dest = fastai_path('data')/f'general_{a.words}'
             corpus = a.corpus or (dest if (dest/'sources.json').exists() else build_corpus(dest, max_words=a.words))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from fastai.text.models.core import _pad_tensor  # how SentenceEncoder fills the rows it skipped
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -16,7 +17,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .runs import run_dir, stage_result, save_result
+from .runs import resolve_run, run_dir, stage_result, save_result
 from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
@@ -104,11 +105,11 @@ ABLATIONS = dict(scratch=None, stage1='stage1', finetuned='finetuned')
 
 def ablation(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None) -> pd.DataFrame:
     "Held-out accuracy of TF-IDF+LR and of classifiers whose encoder starts from scratch, stage 1 and stage 2."
-    prof = get_profile(profile)
-    path = path or imdb_sample(prof)
+    run = resolve_run(profile, out)
+    path = run.data(path)
     rows = [dict(model='TF-IDF + logistic regression', **tfidf_baseline(path))]
     for k, enc in ABLATIONS.items():
-        r = train_classifier(path, prof, out, encoder=enc, name='clas_fwd' if k == 'finetuned' else f'clas_{k}')
+        r = train_classifier(path, run.prof, run.out, encoder=enc, name='clas_fwd' if k == 'finetuned' else f'clas_{k}')
         rows.append(dict(model=f'AWD-LSTM classifier, encoder from {k}', accuracy=r['accuracy'], seconds=r['wall_time_s']))
     n = sample_sizes(path)
     return pd.DataFrame(rows).assign(labels=2*n['n_train'], test_reviews=2*n['n_test'])
@@ -168,11 +169,11 @@ def encoder_probes(learn, profile:Profile|str|None=None) -> pd.DataFrame:
 # %% ../nbs/06_evaluation.ipynb #ae795548
 def ensemble(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None) -> dict:
     "Accuracy of the forward, backward and averaged (fwd+bwd) classifiers on the held-out reviews."
-    prof = get_profile(profile)
-    path = path or imdb_sample(prof)
+    run = resolve_run(profile, out)
+    path = run.data(path)
     res = {}
     for d in ('fwd', 'bwd'):
-        probs, targs = test_preds(load_classifier(prof, out, backwards=d == 'bwd', path=path), path)
+        probs, targs = test_preds(load_classifier(run.prof, run.out, backwards=d == 'bwd', path=path), path)
         res[d] = (probs, targs)
     (pf, t), (pb, tb) = res['fwd'], res['bwd']
     if not torch.equal(t, tb): raise RuntimeError("Forward and backward predictions are not aligned.")

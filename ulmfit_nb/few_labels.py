@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses, json, math, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .runs import run_dir, run_lock, stage_result, cached_stage
+from .runs import resolve_run, run_lock, stage_result, cached_stage
 from .finetune import finetune_lm
 from .classifier import clas_learner, fit_classifier
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
@@ -69,7 +70,7 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
     learn = clas_learner(dls, 'finetuned', prof, out)
     return {f: x for ds in (dls.train_ds, dls.valid_ds) for f, x in zip(ds.items, np.concatenate(pooled_features(learn, ds), 1))}
 
-SCRATCH_LR = 5e-3  # chosen on a validation block: bench/scratch_curve.py
+SCRATCH_LR = 5e-3  # chosen on a validation block: bench/experiments/scratch_curve.py
 
 def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
                      min_steps:int|None=None, gradual:bool|None=None, lr:float|None=None, backwards:bool=False) -> tuple:
@@ -97,8 +98,7 @@ def curve_recipe(profile:Profile, model:str, min_steps:int|None=None) -> str|Non
 def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
                 min_steps:int|None=None, vec=None, feats:dict|None=None, extra_s:float=0.) -> dict:
     "Held-out accuracy of `model` ('tfidf', 'scratch', 'ulmfit' or 'probe') trained on `n` labels drawn by `seed` (cached)."
-    prof = get_profile(profile)
-    out = run_dir(prof, out)
+    prof, out = resolve_run(profile, out)
     if model not in CURVE_MODELS: raise ValueError(f"Unknown model {model!r}: use one of {', '.join(CURVE_MODELS)}.")
     def compute() -> dict:
         start, train = time.time(), label_subset(get_text_files(path, folders=['train']), n, seed)
@@ -122,9 +122,8 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
 def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, sizes:list|None=None,
                 seeds=(0, 1), models=CURVE_MODELS, min_steps:int|None=None) -> pd.DataFrame:
     "Held-out accuracy of each of `models` at each label count of `sizes` for each of `seeds`, one row a point."
-    prof = get_profile(profile)
-    path = path or imdb_sample(prof)
-    out = run_dir(prof, out)
+    prof, out = run = resolve_run(profile, out)
+    path = run.data(path)
     sizes = sizes or curve_sizes(2*sample_sizes(path)['n_train'])
     vec, feats, rows, feat_s = None, None, [], 0.
     with run_lock(out, 'curve'):
@@ -210,8 +209,7 @@ def tfidf_self_train(train_files, pool_files, valid_files, corpus:list, n_per_la
 def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
                vocab:list|None=None, n_per_label:int|None=None, seed:int=0) -> dict:
     "Accuracy on `test/` of the teachers, of a student classifier trained on `train/` + the teachers' most confident labels of `unsup/`, and of TF-IDF before and after the same (cached)."
-    prof = get_profile(profile)
-    out = run_dir(prof, out)
+    prof, out = resolve_run(profile, out)
     train, pool, valid = (sorted(get_text_files(path, folders=[f])) for f in ('train', 'unsup', 'test'))
     if not pool: raise ValueError(f"{path}/unsup holds no reviews for the teachers to label.")
     n = n_per_label or min(len(train) // 2, len(pool) // 4)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json, os, time
 from pathlib import Path
 import numpy as np, torch
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 import ulmfit_nb.tokenization  # patches fastai's Tokenizer._tokenize1: one text tokenized as a folder is (lesson 01)
 from .pretrain import fp16_if_cuda, lm_workers
 from .weights import Stage1, stage1_weights, lm_config, CheckpointError
 from .weights import load_weights, read_lm_weights, remap_lm_vocab, stage2_folder
-from .runs import run_dir, stage_result, save_result, cached_stage, fit_resumable
+from .runs import Run, resolve_run, direction, stage_result, save_result, cached_stage, fit_resumable
 
 # %% auto #0
 __all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm', 'run_config', 'run_arch', 'run_stage1',
@@ -33,11 +34,16 @@ def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:
                        splitter=RandomSplitter(0.1, seed=seed))
     return dblock.dataloaders(path, path=path, bs=prof.bs, seq_len=prof.seq_len, num_workers=num_workers)
 
-# %% ../nbs/03_lm_finetuning.ipynb #38a0613e
-def lm_learner(dls, stage1:Stage1|None=None, profile:Profile|str|None=None, backwards:bool=False, **kwargs) -> LMLearner:
+# %% ../nbs/03_lm_finetuning.ipynb #8cc7b8e1
+@delegates(Learner.__init__, but=['metrics', 'wd', 'loss_func', 'splitter'])
+def lm_learner(dls, # language-model `DataLoaders` (`lm_dls`)
+               stage1:Stage1|None=None, # weights to start from; None: the profile's first available
+               profile:Profile|str|None=None, # drop_mult and which weights to prefer; None: the active profile
+               backwards:bool=False, # a backward LM (its stage 1 must be backward too)
+               **kwargs) -> LMLearner:
     "A frozen AWD-LSTM `LMLearner` on `dls`, initialised from stage-1 weights (mixed precision on CUDA)."
     prof = get_profile(profile)
-    s1 = stage1 or stage1_weights('bwd' if backwards else 'fwd', prefer=prof.weights)
+    s1 = stage1 or stage1_weights(direction(backwards), prefer=prof.weights)
     learn = language_model_learner(dls, AWD_LSTM, config=s1.config, drop_mult=prof.drop_mult, pretrained=False,
                                    metrics=[accuracy, Perplexity()], wd=0.1, **kwargs)
     load_weights(learn.model, s1.lm_state_dict(dls.vocab), f"The stage-1 weights in {s1.path}")
@@ -45,6 +51,7 @@ def lm_learner(dls, stage1:Stage1|None=None, profile:Profile|str|None=None, back
     learn.stage1 = s1
     return fp16_if_cuda(learn)
 
+# %% ../nbs/03_lm_finetuning.ipynb #2aee4d2e
 def vocab_coverage(old_vocab:list, new_vocab:list) -> float:
     "Fraction of `new_vocab`'s real words (not xx* specials) that `old_vocab` knows."
     if old_vocab is None or new_vocab is None: raise TypeError("vocab_coverage needs two vocabularies (lists of words).")
@@ -67,68 +74,74 @@ def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:f
     scheds = {'lr': stlr_sched(lr_max, cut_frac, ratio), 'mom': SchedNo(mom, mom)}
     self.fit(n_epoch, cbs=ParamScheduler(scheds)+L(cbs), wd=wd, start_epoch=start_epoch)
 
-# %% ../nbs/03_lm_finetuning.ipynb #81a9c2bd
+# %% ../nbs/03_lm_finetuning.ipynb #5049b709
+def finetune_lm(path:Path|None=None, # review folders (`train`, `unsup`, `test`); None: the profile's IMDb sample
+                profile:Profile|str|None=None, # sizes, epochs and rates; None: the active profile
+                out:Path|None=None, # the run folder; None: `run_dir`'s default for the profile
+                backwards:bool=False, # fine-tune the backward LM instead
+                schedule:str='stlr', # unfrozen epochs: 'stlr' (the paper's) or 'one_cycle' (fastai's)
+                stage1:Stage1|None=None, # weights to start from; None: the profile's first available
+               ) -> dict:
+    "Stage 2 as a resumable step: fine-tune the LM on IMDb, `save_encoder`, return metrics (cached)."
+    if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
+    run, d = resolve_run(profile, out), direction(backwards)
+    name = f'lm_{d}'
+    src, source = _stage2_source(run, name)
+    if src: return cached_stage(run.out, name, lambda: _adopt_lm(src, run.data(path), run.prof, run.out, backwards, source))
+    def train() -> dict:
+        start = time.time()
+        dls = lm_dls(run.data(path), run.prof, backwards=backwards)
+        learn = lm_learner(dls, stage1, run.prof, backwards=backwards, path=run.out, model_dir='models')
+        ppl_before = float(learn.validate()[2])
+        hist, fit_s = _fit_lm(learn, run, name, schedule)
+        return dict(stage1=learn.stage1.kind, ppl_stage1=ppl_before, **_save_lm(learn, run.out, d, run.prof, learn.stage1),
+                    history=hist, schedule=schedule, wall_time_s=round(time.time() - start, 1), **_lm_stats(dls, run.prof, fit_s))
+    return cached_stage(run.out, name, train)  # appendix 10: read back when finished, else trained once under a lock
+
+# %% ../nbs/03_lm_finetuning.ipynb #9d5d5878
 def _lm_history(learn) -> list:
     return [dict(zip(['train_loss', 'valid_loss', 'accuracy', 'perplexity'], map(float, v))) for v in learn.recorder.values]
 
-def finetune_lm(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False,
-                schedule:str='stlr', stage1:Stage1|None=None) -> dict:
-    "Stage 2 as a resumable step: fine-tune the LM on IMDb, `save_encoder`, return metrics (cached)."
-    prof = get_profile(profile)
-    if schedule not in ('stlr', 'one_cycle'): raise ValueError(f"schedule must be 'stlr' or 'one_cycle', not {schedule!r}")
-    src = stage2_folder(prof.stage2) if prof.stage2 else None  # a ready-made stage 2 (below)
-    source = None if src is None else 'shipped' if prof.stage2 == 'shipped' else str(src)
-    out, d = run_dir(prof, out), 'bwd' if backwards else 'fwd'
-    name = f'lm_{d}'
-    if (res := stage_result(out, name)) and res.get('stage2', {}).get('source') != source:
-        made = f"from {res['stage2']['folder']}" if 'stage2' in res else 'fine-tuned in it'
-        raise CheckpointError(f"{out} already holds a stage 2 {made}; pick another run folder (--out) for this one.")
-    if src: return cached_stage(out, name, lambda: _adopt_lm(src, path or imdb_sample(prof), prof, out, backwards, source))
-    def train() -> dict:
-        start = time.time()
-        dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards)
-        learn = lm_learner(dls, stage1, prof, backwards=backwards, path=out, model_dir='models')
-        ppl_before = float(learn.validate()[2])
-        n_frozen, n_unfrozen = prof.lm_epochs
-        fit_s = {}  # seconds of each fit this process ran whole, validation included: tokens/s for the report
-        whole = lambda f: not any((out/'models').glob(f'{f}_*.pth'))  # no epoch checkpoint to resume from
-        if (hist := stage_result(out, f'{name}_frozen')) is not None: learn.load(f'{name}_frozen')
-        else:
-            t, w = time.time(), whole(f'{name}_frozen')
-            fit_resumable(learn, f'{name}_frozen', n_frozen, lr_max=prof.lm_lr, moms=(0.8, 0.7, 0.8))
-            if w: fit_s['frozen'] = round(time.time() - t, 1)
-            learn.save(f'{name}_frozen')
-            hist = save_result(out, f'{name}_frozen', _lm_history(learn))
-        learn.unfreeze()
-        lr = prof.lm_lr / 10
-        fit, kw = ('fit_stlr', {}) if schedule == 'stlr' else ('fit_one_cycle', dict(moms=(0.8, 0.7, 0.8)))
-        t, w = time.time(), whole(f'{name}_unfrozen')
-        fit_resumable(learn, f'{name}_unfrozen', n_unfrozen, fit=fit, lr_max=slice(lr/2.6**3, lr), **kw)
-        if w: fit_s['unfrozen'] = round(time.time() - t, 1)
-        hist += _lm_history(learn)
-        n_tok = len(dls.train)*prof.bs*prof.seq_len  # tokens an epoch trains on
-        return dict(stage1=learn.stage1.kind, ppl_stage1=ppl_before, **_save_lm(learn, out, d, prof, learn.stage1),
-                    history=hist, schedule=schedule, epochs=list(prof.lm_epochs),
-                    tokens_per_epoch=n_tok, fit_s=fit_s, tokens_per_s={k: round(n_tok*n/fit_s[k]) for k, n in
-                                                                    zip(('frozen', 'unfrozen'), prof.lm_epochs) if k in fit_s},
-                    wall_time_s=round(time.time() - start, 1), profile=prof.name,
-                    texts=len(dls.train_ds) + len(dls.valid_ds), train_tokens=int(sum(dls.train.lens)),
-                    device=torch.cuda.get_device_name() if dls.device.type == 'cuda' else 'cpu')
-    return cached_stage(out, name, train)  # appendix 10: read back when finished, else trained once under a lock
+def _fit_lm(learn, run:Run, name:str, schedule:str) -> tuple:
+    "Frozen epochs, then unfrozen ones at discriminative rates; the history and the seconds of each fit run whole."
+    prof, out, fit_s = run.prof, run.out, {}
+    whole = lambda f: not any((out/'models').glob(f'{f}_*.pth'))  # no epoch checkpoint to resume from
+    if (hist := stage_result(out, f'{name}_frozen')) is not None: learn.load(f'{name}_frozen')
+    else:
+        t, w = time.time(), whole(f'{name}_frozen')
+        fit_resumable(learn, f'{name}_frozen', prof.lm_epochs[0], lr_max=prof.lm_lr, moms=(0.8, 0.7, 0.8))
+        if w: fit_s['frozen'] = round(time.time() - t, 1)
+        learn.save(f'{name}_frozen')
+        hist = save_result(out, f'{name}_frozen', _lm_history(learn))
+    learn.unfreeze()
+    lr, (fit, kw) = prof.lm_lr/10, ('fit_stlr', {}) if schedule == 'stlr' else ('fit_one_cycle', dict(moms=(0.8, 0.7, 0.8)))
+    t, w = time.time(), whole(f'{name}_unfrozen')
+    fit_resumable(learn, f'{name}_unfrozen', prof.lm_epochs[1], fit=fit, lr_max=slice(lr/2.6**3, lr), **kw)
+    if w: fit_s['unfrozen'] = round(time.time() - t, 1)
+    return hist + _lm_history(learn), fit_s
 
+# %% ../nbs/03_lm_finetuning.ipynb #56aaa77d
 def _save_lm(learn, out:Path, d:str, prof:Profile, s1:Stage1|None) -> dict:
     "Measure and save a finished stage-2 LM into run `out` (model, encoder, vocab, config); its metrics and files."
     loss, acc, ppl = map(float, learn.validate())
     learn.save(f'lm_{d}', with_opt=False)
     learn.save_encoder(f'lm_{d}_enc')
     (out/f'vocab_{d}.json').write_text(json.dumps(list(learn.dls.vocab)))
-    # the run's own size, chunk length and stage 1, so saved models are rebuilt as they were trained
     arch = dict(emb_sz=learn.model[0].emb_sz, n_hid=learn.model[0].n_hid, n_layers=learn.model[0].n_layers)
     (out/f'config_{d}.json').write_text(json.dumps(dict(arch=arch, vocab_sz=len(learn.dls.vocab), seq_len=prof.seq_len,
                                                         **dict(stage1=dict(kind=s1.kind, path=str(s1.path))) if s1 else {})))
     return dict(ppl=ppl, accuracy=acc, valid_loss=loss, vocab_sz=len(learn.dls.vocab),
                 encoder=str(out/'models'/f'lm_{d}_enc.pth'), vocab=str(out/f'vocab_{d}.json'))
 
+def _lm_stats(dls, prof:Profile, fit_s:dict) -> dict:
+    "The size of the text and the speed of training, for the report."
+    n_tok = len(dls.train)*prof.bs*prof.seq_len  # tokens an epoch trains on
+    return dict(epochs=list(prof.lm_epochs), tokens_per_epoch=n_tok, fit_s=fit_s, profile=prof.name,
+                tokens_per_s={k: round(n_tok*n/fit_s[k]) for k, n in zip(('frozen', 'unfrozen'), prof.lm_epochs) if k in fit_s},
+                texts=len(dls.train_ds) + len(dls.valid_ds), train_tokens=int(sum(dls.train.lens)),
+                device=torch.cuda.get_device_name() if dls.device.type == 'cuda' else 'cpu')
+
+# %% ../nbs/03_lm_finetuning.ipynb #4114b495
 def run_config(out:Path, direction:str='fwd') -> dict:
     "What run folder `out` recorded about its models: `arch`, `vocab_sz`, `seq_len`, `stage1` (older runs: less)."
     f = Path(out)/f'config_{direction}.json'
@@ -145,29 +158,38 @@ def run_stage1(out:Path, direction:str='fwd', profile:Profile|str|None=None) -> 
     if s: raise CheckpointError(f"Run {out} started from {s['kind']} weights at {s['path']}, which are gone.")
     return stage1_weights(direction, prefer=get_profile(profile).weights)
 
-# %% ../nbs/03_lm_finetuning.ipynb #662a9aff
+# %% ../nbs/03_lm_finetuning.ipynb #72d9636a
+def _stage2_source(run:Run, name:str) -> tuple:
+    "The ready-made stage 2 `run` takes, as (folder, source), else (None, None); refuses a folder holding another."
+    src = stage2_folder(run.prof.stage2) if run.prof.stage2 else None
+    source = None if src is None else 'shipped' if run.prof.stage2 == 'shipped' else str(src)
+    if (res := stage_result(run.out, name)) and res.get('stage2', {}).get('source') != source:
+        made = f"from {res['stage2']['folder']}" if 'stage2' in res else 'fine-tuned in it'
+        raise CheckpointError(f"{run.out} already holds a stage 2 {made}; pick another run folder (--out) for this one.")
+    return src, source
+
+# %% ../nbs/03_lm_finetuning.ipynb #66f78a69
 def lm_from_run(dls, out:Path, backwards:bool=False) -> LMLearner:
     "An untrained `LMLearner` on `dls` at the size run `out` recorded (no stage-1 files needed)."
-    d = 'bwd' if backwards else 'fwd'
-    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(out, d)), pretrained=False,
+    learn = language_model_learner(dls, AWD_LSTM, config=lm_config(**run_arch(out, direction(backwards))), pretrained=False,
                                    metrics=[accuracy, Perplexity()], path=out, model_dir='models')
     return fp16_if_cuda(learn)
 
+# %% ../nbs/03_lm_finetuning.ipynb #3587828e
 def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, path:Path|None=None) -> LMLearner:
     "The stage-2 LM of run `out` at `profile` as a ready `LMLearner` (fine-tuned first if needed)."
-    prof = get_profile(profile)
-    out, name = run_dir(prof, out), f"lm_{'bwd' if backwards else 'fwd'}"
-    res = finetune_lm(path, prof, out, backwards=backwards)
+    run, name = resolve_run(profile, out), f'lm_{direction(backwards)}'
+    res = finetune_lm(path, run.prof, run.out, backwards=backwards)
     vocab = json.loads(Path(res['vocab']).read_text())
-    dls = lm_dls(path or imdb_sample(prof), prof, backwards=backwards, vocab=vocab if 'stage2' in res else None)
+    dls = lm_dls(run.data(path), run.prof, backwards=backwards, vocab=vocab if 'stage2' in res else None)
     if list(dls.vocab) != vocab:
-        raise CheckpointError(f"The IMDb vocab changed since {out} was trained; delete that folder to retrain.")
-    return lm_from_run(dls, out, backwards).load(name, with_opt=False, weights_only=True)
+        raise CheckpointError(f"The IMDb vocab changed since {run.out} was trained; delete that folder to retrain.")
+    return lm_from_run(dls, run.out, backwards).load(name, with_opt=False, weights_only=True)
 
 # %% ../nbs/03_lm_finetuning.ipynb #188c78a1
 def _adopt_lm(src:Path, path:Path, prof:Profile, out:Path, backwards:bool, source:str) -> dict:
     "Stage 2 taken from weights folder `src` instead of trained: measured on this run's IMDb text, saved into run `out`."
-    start, d = time.time(), 'bwd' if backwards else 'fwd'
+    start, d = time.time(), direction(backwards)
     sd, vocab, arch = read_lm_weights(src, d)
     card = json.loads((src/'card.json').read_text()).get(d, {}) if (src/'card.json').exists() else {}
     learn = language_model_learner(lm_dls(path, prof, backwards=backwards, vocab=vocab), AWD_LSTM, config=lm_config(**arch),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import LMLearner, UNK, BOS, PAD, decode_spec_tokens
 from .checks import _is_int, check_prompt, check_sampling  # one-line errors for bad arguments (appendix 14)
 

@@ -11,6 +11,7 @@ import json, os, shutil, tempfile, time
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import get_profile, Profile
 from .offline_imdb import building

@@ -7,12 +7,13 @@ Docs: https://ulmfit-nb.github.io/ulmfit_nb/runs.html.md"""
 # %% ../nbs/10_runs.ipynb #32d2cbe3
 from __future__ import annotations
 import json, os
+from typing import NamedTuple
 from contextlib import contextmanager
 from pathlib import Path
 from filelock import FileLock
 import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
-from .data import Profile, get_profile
+from .data import Profile, get_profile, imdb_sample
 
 def _atomic_write(path:Path, write):
     "Call `write(tmp_path)`, then move the file into place: readers never see half a file."
@@ -21,9 +22,10 @@ def _atomic_write(path:Path, write):
     write(tmp); os.replace(tmp, path)
 
 # %% auto #0
-__all__ = ['run_dir', 'run_lock', 'stage_result', 'save_result', 'cached_stage', 'EpochCheckpoint', 'fit_resumable']
+__all__ = ['run_dir', 'Run', 'resolve_run', 'direction', 'run_lock', 'stage_result', 'save_result', 'cached_stage',
+           'EpochCheckpoint', 'fit_resumable']
 
-# %% ../nbs/10_runs.ipynb #9dd9d6a0
+# %% ../nbs/10_runs.ipynb #511e0348
 def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
     "The output folder of a run at `profile` (created, and checked to be writable)."
     prof = get_profile(profile)
@@ -37,11 +39,32 @@ def run_dir(profile:Profile|str|None=None, out:Path|str|None=None) -> Path:
                               "or $ULMFIT_OUT.") from None
     return out
 
+# %% ../nbs/10_runs.ipynb #bf6fbf7d
+class Run(NamedTuple):
+    "A run's profile and its checked output folder: what every stage of the pipeline starts from."
+    prof: Profile
+    out: Path
+    def data(self, path:Path|str|None=None) -> Path:
+        "The reviews to learn from: `path`, else the profile's IMDb sample (00)."
+        return Path(path) if path else imdb_sample(self.prof)
+
+def resolve_run(profile:Profile|str|None=None, out:Path|str|None=None) -> Run:
+    "The `Run` at `profile` (a name, a `Profile`, or None for the active one) writing to `out` (None: `run_dir`'s default)."
+    prof = get_profile(profile)
+    return Run(prof, run_dir(prof, out))
+
+# %% ../nbs/10_runs.ipynb #c768bd4d
+def direction(backwards:bool=False) -> str:
+    "The tag in the names of a direction's files: 'fwd', or 'bwd' for a model that reads texts backwards."
+    return 'bwd' if backwards else 'fwd'
+
+# %% ../nbs/10_runs.ipynb #e530bff7
 @contextmanager
 def run_lock(out:Path, name:str):
     "Hold an exclusive lock on stage `name` of run `out` (another process waits for it)."
     with FileLock(Path(out)/f'.{name}.lock'): yield  # flock on Linux and macOS, msvcrt on Windows
 
+# %% ../nbs/10_runs.ipynb #9ec6e8ec
 def stage_result(out:Path, name:str) -> dict|None:
     "The saved results of stage `name`, or None when it has not finished."
     f = Path(out)/f'{name}.done.json'
@@ -52,6 +75,7 @@ def save_result(out:Path, name:str, res:dict) -> dict:
     _atomic_write(Path(out)/f'{name}.done.json', lambda f: f.write_text(json.dumps(res, indent=1, default=float)))
     return res
 
+# %% ../nbs/10_runs.ipynb #b3148ee6
 def cached_stage(out:Path, name:str, compute, recipe:str|None=None) -> dict:
     "Stage `name` of run `out`: its saved results, else `compute()` run once under the stage's lock and saved; with `recipe`, results made by another recipe are computed again."
     ok = lambda r: r and (recipe is None or r.get('recipe') == recipe)

@@ -10,6 +10,7 @@ import tempfile, time
 from functools import lru_cache
 from pathlib import Path
 import numpy as np, pandas as pd
+import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 
 # %% auto #0

@@ -1,5 +1,7 @@
 """Estimated wall time of each lesson at the `gpu` profile on one H100, from measured rates and counted work.
 
+Question: how long would each lesson take at the `gpu` profile, given the rates the GPU check measured?
+
     python bench/gpu/lesson_times.py            # prints the table; writes bench/gpu/lesson_times.md
 
 Nothing here is a measurement of a lesson. The rates are the GPU check's (bench/gpu/gpu_check.json, part c: an H100,

@@ -21,13 +21,12 @@ its probability alone (bs 1: no padding, the reference), with fastai as it is, w
 whose text has begun by the chunk, and with the last step taken at each review's last real token as well. It also
 builds a three-review batch by hand in which the shortest review is cut off completely.
 
-    python bench/levers/batch_dependence.py [--epochs 1] [--threads 1]
+    python -m bench.experiments.batch_dependence [--epochs 1] [--threads 1]
 
-Results: bench/levers/batch_dependence.{json,md}. Needs only the `cpu` sample (`imdb_sample('cpu')`, which
+Results: bench/experiments/results/batch_dependence.{json,md}. Needs only the `cpu` sample (`imdb_sample('cpu')`, which
 `ulmfit run --profile cpu` makes), no trained run. `--profile tiny` checks the script in a few minutes.
 """
 import argparse, json, time
-from pathlib import Path
 import numpy as np, torch
 from fastai.text.all import *
 from fastai.text.models.core import SentenceEncoder, _pad_tensor
@@ -37,7 +36,7 @@ from ulmfit_nb.weights import Stage1, SHIPPED
 from ulmfit_nb.classifier import clas_config, load_stage1_encoder
 from ulmfit_nb.few_labels import NoValidation
 
-HERE = Path(__file__).parent
+from bench.experiments import RESULTS
 stock_forward, stock_pool = SentenceEncoder.forward, core.masked_concat_pool
 
 def begun_forward(self, input):
@@ -154,7 +153,7 @@ def main(epochs:int=1, profile:str='cpu', threads:int=1):
                           short_in_batch_begun=float(p_pos(model, xb, 'begun')[2]),
                           short_in_batch_begun_last=float(p_pos(model, xb, 'begun_last')[2]))
     if prof.name == 'cpu':
-        (HERE/'batch_dependence.json').write_text(json.dumps(res, indent=1) + '\n'); write_md(res)
+        (RESULTS/'batch_dependence.json').write_text(json.dumps(res, indent=1) + '\n'); write_md(res)
     print(json.dumps(res, indent=1))
 
 def write_md(r):
@@ -165,9 +164,9 @@ def write_md(r):
     cuts = '; '.join(f"bs {bs}: {v['cut']} reviews cut off in {v['touched_batches']} of {v['n_batches']} batches "
                      f"({v['cut_min_tokens']} to {v['cut_max_tokens']} tokens long), {v['last_misread']} with the last step "
                      f"read at a pad" for bs, v in b.items())
-    (HERE/'batch_dependence.md').write_text(f"""# Why batched predictions move: fastai's `SentenceEncoder.real_bs`
+    (RESULTS/'batch_dependence.md').write_text(f"""# Why batched predictions move: fastai's `SentenceEncoder.real_bs`
 
-Made by `python bench/levers/batch_dependence.py --epochs {r['epochs']}` (its docstring says what each step does).
+Made by `python -m bench.experiments.batch_dependence --epochs {r['epochs']}` (its docstring says what each step does).
 
 **Which reviews the shortcuts touch** ({r['n_reviews']} held-out reviews of the `cpu` sample, read from the batches
 `get_preds` makes, bptt {r['bptt']}): {cuts}. Only the first, longest batches are touched: elsewhere the sorted

@@ -1,8 +1,13 @@
 """Issue 13's levers at the `cpu` profile, each judged on a validation block carved from the labelled reviews.
 
-The course's held-out reviews choose nothing: every arm here trains on the cpu run's 1,000 labelled reviews and is
-scored on 1,000 *other* labelled reviews (500 per label) drawn from the cpu sample's unlabelled LM text, whose labels
-the offline IMDb copy knows. Their text was read by the LM, as the held-out reviews' text is. Arms:
+Question: under gradual unfreezing, does any one change within a CPU's budget move the 1,000-label classifier?
+
+    python -m bench.experiments.levers [arm ...] [--seeds 0 1] [--name levers]
+
+The validation block (`bench.experiments.common`): the course's held-out reviews choose nothing, so every arm here
+trains on the cpu run's 1,000 labelled reviews and is scored on 1,000 *other* labelled reviews (500 per label) drawn
+from the cpu sample's unlabelled LM text, whose labels the offline IMDb copy knows. Their text was read by the LM, as
+the held-out reviews' text is. Arms:
 
 - `base`       the cpu run's stage-2 encoder, the profile's gradual unfreezing (1, 1, 1, 2 epochs)
 - `early_stop` the same encoder; stage 4 up to 6 epochs with early stopping (patience 2) on 200 of the 1,000 labels,
@@ -38,69 +43,23 @@ the offline IMDb copy knows. Their text was read by the LM, as the held-out revi
                per epoch)
 - `tfidf`      TF-IDF + logistic regression on the same 1,000 labels (reference)
 
-Usage: python bench/levers.py [arm ...] [--seeds 0 1] [--name levers]; results go to bench/levers/NAME.csv (resumable,
-one row per arm and seed) and bench/levers/NAME.md. Needs a finished `ulmfit run --profile cpu` (its run folder);
-stage 2 is not bit-for-bit reproducible on a CPU, so arms measured on a new run go under a new name with `base` again
-(the stage-3 settings, 2026-11-28: `tfidf base drop1 lr1e-2 bs16 drop03 --name stage3`, then `drop01 lr4e-2`).
+Results go to bench/experiments/results/NAME.csv (resumable, one row per arm and seed) and NAME.md. Needs a finished
+`ulmfit run --profile cpu` (its run folder); stage 2 is not bit-for-bit reproducible on a CPU, so arms measured on a
+new run go under a new name with `base` again (the stage-3 settings, 2026-11-28: `tfidf base drop1 lr1e-2 bs16 drop03
+--name stage3`, then `drop01 lr4e-2 --name stage3`).
 """
-import argparse, dataclasses, json, random, shutil, sys, time
+import argparse, dataclasses, json, time
 from pathlib import Path
 
 import pandas as pd
 from fastai.text.all import *
-from ulmfit_nb.data import get_profile, imdb_sample, imdb_path
-from ulmfit_nb.runs import run_dir
-from ulmfit_nb.finetune import lm_learner, run_stage1, finetune_lm, fit_stlr  # noqa: F401 (fit_stlr patches Learner)
-from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE
-from ulmfit_nb.few_labels import NoValidation, label_subset, curve_dls, self_train, ensemble_probs, most_confident
-from ulmfit_nb.classifier import load_classifier
+from ulmfit_nb.finetune import finetune_lm
+from ulmfit_nb.classifier import clas_learner, gradual_unfreeze, UNFREEZE, load_classifier, clas_dls
+from ulmfit_nb.few_labels import NoValidation, curve_dls, self_train, ensemble_probs, most_confident
 from ulmfit_nb.evaluate import tfidf_accuracy, tfidf_corpus, tfidf_fit, test_files, read_texts, pooled_features, probe_accuracy
-from ulmfit_nb.classifier import clas_dls
-from gpu_stage2 import text_folder
-
-HERE = Path(__file__).parent/'levers'
-PROF = get_profile('cpu')
-CPU_OUT = run_dir(PROF)
-SAMPLE = imdb_sample(PROF)
-DATA = SAMPLE.parent
-
-def val_folder(n_per_label=500, seed=0) -> Path:
-    "train/: the cpu sample's labelled reviews; test/: a validation block of labelled reviews from its LM-only text."
-    dest = DATA/'imdb_movie_reviews_cpu_val'
-    if (dest/'done.json').exists(): return dest
-    unsup = set(read_texts((SAMPLE/'unsup').ls()))
-    train = {f.read_text(encoding='utf-8') for f in get_text_files(SAMPLE, folders=['train'])}
-    held = set(read_texts(get_text_files(SAMPLE, folders=['test'])))
-    rng = random.Random(seed)
-    shutil.rmtree(dest, ignore_errors=True)
-    for lbl in ('neg', 'pos'):
-        src = sorted((imdb_path()/'train'/lbl).ls())
-        pool = [f for f in src if (t := f.read_text(encoding='utf-8')) in unsup and t not in train and t not in held]
-        (dest/'test'/lbl).mkdir(parents=True); (dest/'train'/lbl).mkdir(parents=True)
-        for f in rng.sample(pool, n_per_label): shutil.copyfile(f, dest/'test'/lbl/f.name)
-        for f in (SAMPLE/'train'/lbl).ls(): shutil.copyfile(f, dest/'train'/lbl/f.name)
-    (dest/'done.json').write_text(json.dumps(dict(n_per_label=n_per_label, seed=seed)))
-    return dest
-
-def all_text_folder() -> Path:
-    "unsup/: every review text of the offline set: 25,000 IMDb reviews and 8,530 Rotten Tomatoes snippets."
-    return text_folder(DATA/'movie_reviews_all_text')
-
-def _with_unlabelled(dest:Path, base:Path) -> Path:
-    "`base`'s train/ and test/ plus unsup/: the sample's LM-only reviews that are not in the validation block (cached)."
-    if (dest/'done.json').exists(): return dest
-    held = set(read_texts(get_text_files(val_folder(), folders=['test'])))
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(base/'train', dest/'train'); shutil.copytree(base/'test', dest/'test')
-    (dest/'unsup').mkdir()
-    for f in sorted((SAMPLE/'unsup').ls()):
-        if f.read_text(encoding='utf-8') not in held: shutil.copyfile(f, dest/'unsup'/f.name)
-    (dest/'done.json').write_text(json.dumps(dict(unsup=len((dest/'unsup').ls()))))
-    return dest
-
-def self_train_folder() -> Path:
-    "The validation folder plus the sample's LM-only reviews outside the validation block, for the teachers to label."
-    return _with_unlabelled(DATA/'imdb_movie_reviews_cpu_st', val_folder())
+from bench.experiments import BENCH, RESULTS, RUNS
+from bench.experiments.common import (PROF, CPU_OUT, SAMPLE, DATA, val_folder, self_train_folder, _with_unlabelled, vocab,
+                                      arm_dir, all_text_encoder, score, stop_dls, fit_stopped, offline_labels, table)
 
 def pseudo_label_accuracy(path, teachers) -> dict:
     "How often the teachers' picks (the pseudo-labels) are right: the offline copy knows the pool's labels."
@@ -113,83 +72,26 @@ def pseudo_label_accuracy(path, teachers) -> dict:
     all_right = [truth[t] == ['neg', 'pos'][int(p.argmax())] for t, p in zip(texts, probs)]
     return dict(picked=len(picked), picked_accuracy=sum(right)/len(right), pool=len(pool), pool_accuracy=sum(all_right)/len(all_right))
 
-def vocab(out=CPU_OUT, direction='fwd'): return json.loads((Path(out)/f'vocab_{direction}.json').read_text())
-
-def arm_dir(arm) -> Path:
-    "A run folder for `arm` that knows the cpu run's model size (config_fwd.json)."
-    out = HERE/'runs'/arm; (out/'models').mkdir(parents=True, exist_ok=True)
-    for f in ('config_fwd.json', 'vocab_fwd.json'): shutil.copyfile(CPU_OUT/f, out/f)
-    return out
-
-def all_text_encoder() -> tuple:
-    "Stage 2 of the `all_text` arm: the cpu run's frozen-epoch LM, then one unfrozen pass over all the text."
-    out = arm_dir('all_text')
-    enc, res = out/'models'/'lm_fwd_enc.pth', out/'lm.json'
-    if enc.exists() and res.exists(): return enc, json.loads(res.read_text())
-    start, path = time.time(), all_text_folder()
-    block = TextBlock.from_folder(path, is_lm=True, seq_len=PROF.seq_len, vocab=vocab())
-    dls = DataBlock(blocks=block, get_items=partial(get_text_files, folders=['unsup']),
-                    splitter=RandomSplitter(0.03, seed=42)).dataloaders(path, path=path, bs=PROF.bs, seq_len=PROF.seq_len)
-    tok_s = time.time() - start
-    learn = lm_learner(dls, run_stage1(CPU_OUT), PROF, path=out, model_dir='models')
-    shutil.copyfile(CPU_OUT/'models'/'lm_fwd_frozen.pth', out/'models'/'lm_fwd_frozen.pth')
-    learn.load('lm_fwd_frozen')
-    learn.unfreeze()
-    lr = PROF.lm_lr / 10
-    learn.fit_stlr(1, slice(lr/2.6**3, lr))
-    loss, acc, ppl = map(float, learn.validate())
-    learn.save_encoder('lm_fwd_enc')
-    r = dict(ppl=ppl, accuracy=acc, tokens=int(sum(dls.train.lens)), train_batches=len(dls.train),
-             tokenize_s=round(tok_s), seconds=round(time.time() - start))
-    res.write_text(json.dumps(r, indent=1))
-    return enc, r
-
 def no_eval_text_folder() -> Path:
     "The cpu sample without the validation block's reviews in unsup/ (train/ and test/ as they are)."
     return _with_unlabelled(DATA/'imdb_movie_reviews_cpu_noeval', SAMPLE)
 
 def no_eval_text_encoder() -> tuple:
     "Stage 2 of the `no_eval_text` arm: `finetune_lm` at the cpu profile on the sample minus the validation block."
-    out = HERE/'runs'/'no_eval_text'
+    out = RUNS/'no_eval_text'
     lm = finetune_lm(no_eval_text_folder(), PROF, out)
     return Path(lm['encoder']), out, {k: lm[k] for k in ('ppl', 'accuracy', 'vocab_sz', 'wall_time_s')}
 
-GPU_STAGE2 = Path(__file__).parent/'gpu'/'stage2'
+GPU_STAGE2 = BENCH/'gpu'/'stage2'
 
 def gpu_stage2_encoder() -> tuple:
     "The `gpu_stage2` arm's run folder, holding the GPU-made stage-2 LM, taken up as a ready-made stage 2 (lesson 03)."
-    out = HERE/'runs'/'gpu_stage2'
+    out = RUNS/'gpu_stage2'
     res = finetune_lm(SAMPLE, dataclasses.replace(PROF, stage2=str(GPU_STAGE2/'fwd')), out)
     return Path(res['encoder']), out
 
-def score(learn, path) -> float:
-    "Accuracy on the validation block (test/ of `path`)."
-    dl = learn.dls.test_dl(test_files(path), with_labels=True)
-    with learn.no_bar(): return float(learn.validate(dl=dl)[1])
-
 HYPER = {'drop1': dict(drop_mult=1.0), 'drop03': dict(drop_mult=0.3), 'drop01': dict(drop_mult=0.1),
          'lr1e-2': dict(clas_lr=1e-2), 'lr4e-2': dict(clas_lr=4e-2), 'bs16': dict(bs=16)}
-
-def stop_dls(path, vocab, train, seed, n_stop=200, **kw) -> DataLoaders:
-    "Classifier batches that train on `train` less `n_stop` of its reviews (drawn by `seed`) and validate on those, to stop on."
-    stop = label_subset(train, n_stop, seed)
-    fit = [f for f in train if f not in set(stop)]
-    items = fit + stop
-    return DataBlock(blocks=(TextBlock.from_folder(path, vocab=vocab, seq_len=PROF.seq_len), CategoryBlock),
-                     get_y=parent_label, get_items=lambda _: items,
-                     splitter=lambda o: (list(range(len(fit))), list(range(len(fit), len(o))))
-                    ).dataloaders(path, path=path, **(dict(bs=PROF.bs) | kw))
-
-def fit_stopped(learn, epochs:int, lr, fname:str) -> dict:
-    "One cycle of up to `epochs`, stopped (patience 2) on the validation set's accuracy, the best epoch kept (saved as `fname`)."
-    learn.fit_one_cycle(epochs, lr, moms=(0.8, 0.7, 0.8), cbs=[SaveModelCallback(monitor='accuracy', fname=fname),
-                                                              EarlyStoppingCallback(monitor='accuracy', patience=2)])
-    accs = [float(v[2]) for v in learn.recorder.values]
-    return dict(best_epoch=int(np.argmax(accs)) + 1, stop_accuracies=accs)
-
-def offline_labels() -> dict:
-    "{review text: label} of the offline copy's labelled reviews (the cpu sample's LM-only reviews are among them)."
-    return {f.read_text(encoding='utf-8'): lbl for lbl in ('neg', 'pos') for f in (imdb_path()/'train'/lbl).ls()}
 
 def classifier(arm, enc, seed, path, out=None) -> dict:
     "Train the classifier of `arm` from encoder `enc` with `seed` (in run folder `out`); validation accuracy and time."
@@ -253,19 +155,9 @@ def tfidf(seed, path) -> dict:
     acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), test_files(path), tfidf_corpus(SAMPLE))
     return dict(arm='tfidf', seed=seed, accuracy=acc, seconds=round(time.time() - start, 1))
 
-def table(rows) -> str:
-    df = pd.DataFrame(rows)
-    g = df.groupby('arm', sort=False).agg(accuracy=('accuracy', 'mean'), lo=('accuracy', 'min'), hi=('accuracy', 'max'),
-                                          seeds=('seed', 'count'), minutes=('seconds', lambda s: s.mean()/60))
-    lines = ['| arm | validation accuracy (mean of seeds, ± half range) | seeds | classifier minutes per seed |',
-             '|---|---|---|---|']
-    for arm, r in g.iterrows():
-        lines.append(f"| {arm} | {r.accuracy:.4f} ± {(r.hi - r.lo)/2:.4f} | {int(r.seeds)} | {r.minutes:.1f} |")
-    return '\n'.join(lines)
-
 def report(rows, name='levers') -> str:
     "NAME.md: what was run, the table, and the side measurements."
-    how = 'python bench/levers.py' + ('' if name == 'levers' else f' ARMS --name {name}')  # the arms: see the docstring
+    how = 'python -m bench.experiments.levers' + ('' if name == 'levers' else f' ARMS --name {name}')  # the arms: see the docstring
     md = ['# Levers at the `cpu` profile, judged on a validation block', '',
           f'Made by `{how}` (2 cores, offline). Every arm trains on the cpu run\'s 1,000 labelled reviews; '
           'accuracy is on 1,000 other labelled reviews (500 per label) from the sample\'s LM-only text, never on the '
@@ -276,17 +168,17 @@ def report(rows, name='levers') -> str:
     for what, f in (('all_text stage 2', 'all_text_lm.json'), ('no_eval_text stage 2', 'no_eval_text_lm.json'),
                     ('self-training pseudo-labels', 'pseudo_labels.json'),
                     ('self-training pseudo-labels, fwd + bwd teacher', 'pseudo_labels_ens.json')):
-        if name == 'levers' and (HERE/f).exists(): md += [f'{what}: `{json.loads((HERE/f).read_text())}`', '']
+        if name == 'levers' and (RESULTS/f).exists(): md += [f'{what}: `{json.loads((RESULTS/f).read_text())}`', '']
     return '\n'.join(md)
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('arms', nargs='*', default=['tfidf', 'base', 'early_stop', 'long4', 'self_train', 'all_text'])  # and self_train_ens
     p.add_argument('--seeds', nargs='*', type=int, default=[0, 1])
-    p.add_argument('--name', default='levers', help='results go to bench/levers/NAME.{json,csv,md} (a new cpu run: a new name, and base again)')
+    p.add_argument('--name', default='levers', help='results go to bench/experiments/results/NAME.{json,csv,md} (a new cpu run: a new name, and base again)')
     a = p.parse_args()
-    HERE.mkdir(exist_ok=True)
-    res_f = HERE/f'{a.name}.json'
+    RESULTS.mkdir(exist_ok=True)
+    res_f = RESULTS/f'{a.name}.json'
     rows = json.loads(res_f.read_text()) if res_f.exists() else []
     path = val_folder()
     for arm in a.arms:
@@ -297,7 +189,7 @@ def main():
             elif arm in ('self_train', 'self_train_ens'):
                 st_path, teachers = self_train_folder(), [load_classifier(PROF, CPU_OUT)]
                 if arm == 'self_train_ens': teachers.append(load_classifier(PROF, CPU_OUT, backwards=True))
-                pl = HERE/('pseudo_labels.json' if arm == 'self_train' else 'pseudo_labels_ens.json')
+                pl = RESULTS/('pseudo_labels.json' if arm == 'self_train' else 'pseudo_labels_ens.json')
                 if not pl.exists(): pl.write_text(json.dumps(pseudo_label_accuracy(st_path, teachers), indent=1))
                 st = self_train(st_path, teachers, PROF, arm_dir(arm), encoder=str(CPU_OUT/'models'/'lm_fwd_enc.pth'),
                                 vocab=vocab(), seed=seed)
@@ -307,17 +199,17 @@ def main():
                 enc, out = CPU_OUT/'models'/'lm_fwd_enc.pth', None
                 if arm == 'no_eval_text':
                     enc, out, lm = no_eval_text_encoder()
-                    (HERE/'no_eval_text_lm.json').write_text(json.dumps(lm, indent=1))
+                    (RESULTS/'no_eval_text_lm.json').write_text(json.dumps(lm, indent=1))
                 if arm == 'gpu_stage2': enc, out = gpu_stage2_encoder()
                 if arm == 'all_text':
                     enc, lm = all_text_encoder()
-                    (HERE/'all_text_lm.json').write_text(json.dumps(lm, indent=1))
+                    (RESULTS/'all_text_lm.json').write_text(json.dumps(lm, indent=1))
                 r = classifier(arm, enc, seed, path, out)
             print(r, flush=True)
             rows.append(r); res_f.write_text(json.dumps(rows, indent=1))
-            pd.DataFrame(rows).to_csv(HERE/f'{a.name}.csv', index=False)
-            (HERE/f'{a.name}.md').write_text(report(rows, a.name))
-    (HERE/f'{a.name}.md').write_text(report(rows, a.name))
+            pd.DataFrame(rows).to_csv(RESULTS/f'{a.name}.csv', index=False)
+            (RESULTS/f'{a.name}.md').write_text(report(rows, a.name))
+    (RESULTS/f'{a.name}.md').write_text(report(rows, a.name))
     print(table(rows))
 
 if __name__ == '__main__': main()

@@ -1,5 +1,7 @@
 """The label curve past the `cpu` sample's 1,000 labels: 2,000 and 5,000 labelled reviews (issue 13).
 
+Question: held out, past the sample's 1,000 labels, where do ULMFiT and TF-IDF meet?
+
 The `cpu` profile's sample holds 1,000 labelled reviews, so `ulmfit run --curve` stops at 500. Its 6,000 LM-only
 reviews come from the offline copy's labelled training reviews, so their labels are known: this script gives
 4,000 of them their labels (2,000 a label), keeps the other 2,000 as unlabelled text and the run's 2,000 held-out
@@ -7,24 +9,24 @@ reviews as they are, so the folder holds the same 9,000 texts the run's LM read.
 points at 2,000 and 5,000 labels from the run's own stage 2 (copied, never trained again), scored on the same
 held-out reviews as the curve's other points.
 
-    python bench/curve_more.py [--sizes 2000 5000] [--models tfidf ulmfit probe scratch] [--seeds 0 1]
+    python -m bench.experiments.curve_more [--sizes 2000 5000] [--models tfidf ulmfit probe scratch] [--seeds 0 1]
 
 Run on 2026-11-29 with the defaults, then with `--sizes 1000` (the 1,000-label point drawn from the same pool,
 with seeds, where the run has one classifier on its own 1,000).
 
-Results: bench/levers/curve_more.{csv,md}; points are cached in the copy's run folder, so a rerun resumes.
+Results: bench/experiments/results/curve_more.{csv,md,png}; points are cached in the copy's run folder, so a rerun
+resumes.
 """
-import argparse, json, random, shutil, sys
+import argparse, json, random, shutil
 from pathlib import Path
 import pandas as pd
 from fastai.text.all import get_text_files
 from ulmfit_nb.data import get_profile, imdb_sample
 from ulmfit_nb.runs import run_dir
 from ulmfit_nb.few_labels import label_curve, curve_summary, CURVE_MODELS
-sys.path.insert(0, str(Path(__file__).parent))
-from levers import offline_labels
+from bench.experiments import BENCH, RESULTS
+from bench.experiments.common import offline_labels
 
-HERE = Path(__file__).parent/'levers'
 PROF = get_profile('cpu')
 RUN = run_dir(PROF)
 SAMPLE = imdb_sample(PROF)
@@ -64,11 +66,11 @@ def plot(curve:pd.DataFrame):
     "The whole curve: the run's points (50 to 500 labels, bench/cpu_run/label_curve.csv) and these, in one plot."
     import matplotlib; matplotlib.use('Agg')
     from ulmfit_nb.few_labels import plot_label_curve
-    run = pd.read_csv(Path(__file__).parent/'cpu_run'/'label_curve.csv')
+    run = pd.read_csv(BENCH/'cpu_run'/'label_curve.csv')
     both = pd.concat([run[run.labels < curve.labels.min()], curve]).sort_values('labels', kind='stable')
     both = both.sort_values('model', key=lambda c: c.map(CURVE_MODELS.index), kind='stable')  # the run's plot's order
     ax = plot_label_curve(both, title='Label efficiency at the cpu profile, 50 to 5,000 labels')
-    ax.figure.savefig(HERE/'curve_more.png', dpi=100, bbox_inches='tight')
+    ax.figure.savefig(RESULTS/'curve_more.png', dpi=100, bbox_inches='tight')
 
 def main():
     p = argparse.ArgumentParser()
@@ -82,15 +84,15 @@ def main():
     for m in a.models:  # one model at a time, so the cheap ones are in the table first
         rows.append(label_curve(path, PROF, out, sizes=a.sizes, seeds=a.seeds, models=(m,)))
         curve = pd.concat(rows)
-        if (HERE/'curve_more.csv').exists():  # points of an earlier invocation (other sizes) stay in the table
-            old = pd.read_csv(HERE/'curve_more.csv')
+        if (RESULTS/'curve_more.csv').exists():  # points of an earlier invocation (other sizes) stay in the table
+            old = pd.read_csv(RESULTS/'curve_more.csv')
             keep = ~old.set_index(['model', 'labels', 'seed']).index.isin(curve.set_index(['model', 'labels', 'seed']).index)
             curve = pd.concat([old[keep], curve]).sort_values(['labels'], kind='stable')
-        HERE.mkdir(exist_ok=True)
-        curve.to_csv(HERE/'curve_more.csv', index=False)
+        RESULTS.mkdir(exist_ok=True)
+        curve.to_csv(RESULTS/'curve_more.csv', index=False)
         s = curve_summary(curve)
         md = ['# The label curve at 1,000 to 5,000 labels (`cpu` profile, the run\'s own stage 2)', '',
-              'Made by `python bench/curve_more.py` (2 cores, offline). Labelled reviews: the sample\'s 1,000 plus '
+              'Made by `python -m bench.experiments.curve_more` (2 cores, offline). Labelled reviews: the sample\'s 1,000 plus '
               '4,000 of its LM-only reviews given their labels; scored on the run\'s 2,000 held-out reviews, as the '
               'curve\'s other points. Mean of the seeds, ± half their range; minutes per point.', '',
               '| model | labels | accuracy | seeds | minutes a point |', '|---|---|---|---|---|']
@@ -98,8 +100,8 @@ def main():
             model, n = r['model'], int(r['labels'])
             mins = curve[(curve.model == model) & (curve.labels == n)].seconds.mean() / 60
             md.append(f"| {model} | {n:,} | {r['mean']:.3f} ± {(r['max'] - r['min'])/2:.3f} | {int(r['count'])} | {mins:.1f} |")
-        (HERE/'curve_more.md').write_text('\n'.join(md) + '\n')
+        (RESULTS/'curve_more.md').write_text('\n'.join(md) + '\n')
         print('\n'.join(md), flush=True)
-    plot(pd.read_csv(HERE/'curve_more.csv'))
+    plot(pd.read_csv(RESULTS/'curve_more.csv'))
 
 if __name__ == '__main__': main()

@@ -1,18 +1,22 @@
 """The label curve's `probe` model against TF-IDF, with 5 seeds, on the held-out reviews and on a validation block.
 
+Question: with 5 seeds, where does the frozen-encoder probe stand against TF-IDF?
+
 The cpu run's curve (`ulmfit run --profile cpu --curve`) has 2 seeds a point. This script draws 5 label sets per
 count and scores, on the cpu run's frozen stage-2 encoders (forward; forward and backward side by side):
 - `tfidf_C10`  TF-IDF + logistic regression as the curve fits it (C=10);
 - `tfidf_cv`   the same with C chosen by cross-validation on the labels, as the probe chooses its own C;
 - `probe_fwd`  logistic regression on the forward encoder's pooled features, all layers (the curve's `probe`);
 - `probe_fwd_bwd` the same on the forward and backward encoders' features side by side.
-Blocks: `heldout` is the course's held-out reviews (as the curve); `validation` is bench/levers.py's block of 1,000
-other labelled reviews, the one that decides. Labels come from the cpu sample's 1,000 (`label_subset`, nested).
+Blocks: `heldout` is the course's held-out reviews (as the curve); `validation` is `bench.experiments.common`'s block
+of 1,000 other labelled reviews, the one that decides. Labels come from the cpu sample's 1,000 (`label_subset`, nested).
 
-Usage: python bench/probe_curve.py; rows go to bench/levers/probe_curve.csv (resumable), the table to probe_curve.md.
+    python -m bench.experiments.probe_curve
+
+Rows go to bench/experiments/results/probe_curve.csv (resumable), the table to probe_curve.md.
 Needs a finished `ulmfit run --profile cpu --full` (its forward and backward stage-2 encoders).
 """
-import json, sys
+import json
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.text.all import *
@@ -23,11 +27,9 @@ from ulmfit_nb.classifier import clas_dls, clas_learner
 from ulmfit_nb.evaluate import pooled_features, probe_accuracy, tfidf_vectorizer, tfidf_corpus, read_texts
 from ulmfit_nb.few_labels import label_subset
 from ulmfit_nb.finetune import finetune_lm
-sys.path.insert(0, str(Path(__file__).parent))
-import levers
+from bench.experiments import RESULTS, common
 
-HERE = Path(__file__).parent/'levers'
-CSV, SIZES, SEEDS = HERE/'probe_curve.csv', (50, 100, 200, 500, 1000), 5
+CSV, SIZES, SEEDS = RESULTS/'probe_curve.csv', (50, 100, 200, 500, 1000), 5
 COLS = ['tfidf_C10', 'tfidf_cv', 'probe_fwd', 'probe_fwd_bwd']
 
 def features(path, prof, out):
@@ -45,7 +47,7 @@ def main():
     prof = get_profile('cpu'); out = run_dir(prof)
     rows = pd.read_csv(CSV).to_dict('records') if CSV.exists() else []
     done = {(r['block'], r['n'], r['seed']) for r in rows}
-    blocks = dict(heldout=imdb_sample(prof), validation=levers.val_folder())
+    blocks = dict(heldout=imdb_sample(prof), validation=common.val_folder())
     vec = None
     for bname, path in blocks.items():
         todo = [(n, s) for n in SIZES for s in range(SEEDS if n < 1000 else 1) if (bname, n, s) not in done]
@@ -68,7 +70,7 @@ def main():
 def report(d):
     g = d.groupby(['block', 'n'])[COLS]
     mean, half = g.mean(), (g.max() - g.min())/2
-    md = ['# The curve\'s frozen-encoder probe against TF-IDF, 5 seeds', '', 'Made by `python bench/probe_curve.py` '
+    md = ['# The curve\'s frozen-encoder probe against TF-IDF, 5 seeds', '', 'Made by `python -m bench.experiments.probe_curve` '
           '(its docstring says what each column is). Accuracy, mean of the seeds ± half their range; 1,000 labels is '
           'every label, one draw.', '']
     for b in ('validation', 'heldout'):
@@ -78,7 +80,7 @@ def report(d):
             k = int(g.size().loc[(b, n)])
             md.append(f'| {n} | {k} | ' + ' | '.join(f'{mean.loc[(b, n), c]:.4f} ± {half.loc[(b, n), c]:.4f}' for c in COLS) + ' |')
         md.append('')
-    (HERE/'probe_curve.md').write_text('\n'.join(md))
+    (RESULTS/'probe_curve.md').write_text('\n'.join(md))
     print('\n'.join(md))
 
 if __name__ == '__main__': main()
