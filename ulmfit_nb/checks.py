@@ -21,7 +21,12 @@ def check_prompt(prompt) -> str:
     if not prompt.strip(): raise ValueError("prompt is empty: give at least one word to start from")
     return prompt
 
-def check_sampling(temperature:float=1.0, n_words:int=1, top_k:int|None=None, top_p:float|None=None, seed:int|None=None):
+def check_sampling(temperature:float=1.0, # must be > 0
+                   n_words:int=1, # words to generate, at least 1
+                   top_k:int|None=None, # None, or at least 1
+                   top_p:float|None=None, # None, or in (0, 1]
+                   seed:int|None=None, # None, or an int
+                  ):
     "Raise a `ValueError` naming the first sampling argument that is out of range."
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (0 < temperature < math.inf):
         raise ValueError(f"temperature must be a number > 0, not {temperature!r}")

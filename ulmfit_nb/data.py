@@ -62,7 +62,7 @@ PROFILES = dict(
                 demo_frac=0.05, weights=('wt103', 'shipped')),
 )
 
-# %% ../nbs/00_data.ipynb #a82914ad
+# %% ../nbs/00_data.ipynb #3f8047b0
 def get_profile(name:str|Profile|None=None, # a profile or its name; None: `$ULMFIT_PROFILE`, else by hardware
                 **overrides) -> Profile: # fields to replace, e.g. `stage2='shipped'`
     "The active `Profile`: `name`, else `$ULMFIT_PROFILE`, else `tiny` under nbdev-test, else by hardware."
@@ -77,6 +77,7 @@ def get_profile(name:str|Profile|None=None, # a profile or its name; None: `$ULM
     prof = _overridden(PROFILES[name])
     return dataclasses.replace(prof, **overrides) if overrides else prof
 
+# %% ../nbs/00_data.ipynb #f348980f
 def _overridden(prof:Profile) -> Profile:
     "`prof` with the fields of `$ULMFIT_PROFILE_OVERRIDES` (a JSON object) replaced."
     s = os.environ.get('ULMFIT_PROFILE_OVERRIDES')
@@ -89,7 +90,7 @@ def _overridden(prof:Profile) -> Profile:
                          f"use some of {', '.join(sorted(names))}.")
     return dataclasses.replace(prof, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
-# %% ../nbs/00_data.ipynb #53f3c940
+# %% ../nbs/00_data.ipynb #b92516db
 def _count(files, n) -> int:
     "`n`, or how many `files` there are when `n` is None; an error when there are fewer than `n`."
     if n is None: return len(files)
@@ -98,11 +99,13 @@ def _count(files, n) -> int:
 
 def _pick(files, n, rng): return rng.sample(sorted(files), _count(files, n))
 
+# %% ../nbs/00_data.ipynb #e30ff411
 def _copy_review(src:Path, dest:Path, max_words:int|None=None):
     "Copy review `src` to `dest`, cut to its first `max_words` words (whitespace joined by single spaces) if given."
     if max_words is None: return shutil.copyfile(src, dest)
     dest.write_text(' '.join(src.read_text(encoding='utf-8').split()[:max_words]), encoding='utf-8')
 
+# %% ../nbs/00_data.ipynb #ab313cbf
 def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42) -> Path:
     "A balanced, seeded sample of the IMDb folder at `path`, sized by `profile` (None: all), in the same layout."
     prof = get_profile(profile)
@@ -132,6 +135,7 @@ def imdb_sample(profile:Profile|str|None=None, path:Path|None=None, seed:int=42)
         shutil.rmtree(dest.with_name(dest.name + '_tok'), ignore_errors=True)  # fastai's token cache of the old sample
     return dest
 
+# %% ../nbs/00_data.ipynb #61b99957
 def sample_sizes(path:Path) -> dict:
     "How many reviews sample `path` holds: `n_train`, `n_test` per label and `n_unsup`."
     return json.loads((Path(path)/_DONE).read_text())['sizes']

@@ -28,7 +28,7 @@ def _broadcast(self:DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
-# %% ../nbs/08_distributed.ipynb #9eb51ff2
+# %% ../nbs/08_distributed.ipynb #ae51cf92
 class LMDistributedDL(DistributedDL):
     "`DistributedDL` for an `LMDataLoader`: every rank reads whole batches of one document order, the same number each."
     def _split(self):
@@ -47,13 +47,14 @@ class LMDistributedDL(DistributedDL):
         return idxs[first*bs:(first+k)*bs]
     def to_detach(self, b, cpu=True, gather=True): return self._to_detach(b, cpu, gather)  # no padding to cut off
 
+# %% ../nbs/08_distributed.ipynb #1973c641
 @patch  # replaces fastai's DistributedTrainer._wrap_dl (see the note at the top)
 def _wrap_dl(self:DistributedTrainer, dl):
     "fastai's wrapping, with `LMDistributedDL` for language-model batches."
     if isinstance(dl, DistributedDL): return dl
     return (LMDistributedDL if isinstance(dl, LMDataLoader) else DistributedDL)(dl, device=self.learn.model.device)
 
-# %% ../nbs/08_distributed.ipynb #bcc9069f
+# %% ../nbs/08_distributed.ipynb #7fc7e305
 class BatchCounter(Callback):
     "Count the training batches this process ran."
     def before_fit(self): self.n, self.loader = 0, None
@@ -66,6 +67,7 @@ def _checksum(model) -> str:
     for p in model.parameters(): h.update(p.detach().cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/08_distributed.ipynb #eccd259b
 def dist_train(profile:Profile|str|None=None, out:Path|str='runs/dist', epochs:int=1) -> dict:
     "Data-parallel stage-2 fine-tuning; start one process per device with `accelerate launch`."
     prof, out = get_profile(profile), Path(out)

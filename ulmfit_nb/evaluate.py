@@ -36,7 +36,7 @@ def test_preds(learn, path:Path):
     dl = learn.dls.test_dl(test_files(path), with_labels=True)
     return learn.get_preds(dl=dl)
 
-# %% ../nbs/06_evaluation.ipynb #a3116dcd
+# %% ../nbs/06_evaluation.ipynb #7ba5a772
 def check_texts(texts) -> list:
     "Validate a list of reviews: non-empty strings."
     if isinstance(texts, str): texts = [texts]
@@ -46,7 +46,12 @@ def check_texts(texts) -> list:
         if not t.strip(): raise ValueError(f"Text {i} is empty.")
     return list(texts)
 
-def predict_texts(learn, texts, bs:int=64, progress:bool=True) -> pd.DataFrame:
+# %% ../nbs/06_evaluation.ipynb #4cbeb920
+def predict_texts(learn,
+                  texts, # a review, or a list of them
+                  bs:int=64, # reviews a batch
+                  progress:bool=True, # show a progress bar
+                 ) -> pd.DataFrame:
     "Label and probability for each of `texts`, in batches of `bs`."
     texts = check_texts(texts)
     dl = learn.dls.test_dl(texts, bs=bs)
@@ -57,6 +62,7 @@ def predict_texts(learn, texts, bs:int=64, progress:bool=True) -> pd.DataFrame:
     return pd.DataFrame(dict(label=[labels[int(i)] for i in probs.argmax(1)], probability=probs.max(1).values.numpy(),
                              **{f'p_{l}': probs[:, j].numpy() for j, l in enumerate(labels)}))
 
+# %% ../nbs/06_evaluation.ipynb #22a80079
 def inference_speed(learn, texts:list, n_predict:int=20) -> dict:
     "Reviews per second of per-item `predict` (on `n_predict` texts) and of batched `predict_texts` (on all)."
     texts = check_texts(texts)
@@ -69,7 +75,7 @@ def inference_speed(learn, texts:list, n_predict:int=20) -> dict:
         batched = len(texts) / (time.perf_counter() - start)
     return dict(predict_per_s=per_item, batched_per_s=batched, speedup=batched/per_item, n_texts=len(texts))
 
-# %% ../nbs/06_evaluation.ipynb #6d09f8ed
+# %% ../nbs/06_evaluation.ipynb #e0c03d4f
 def read_texts(files) -> list: return [Path(f).read_text(encoding='utf-8') for f in files]
 
 def tfidf_corpus(path:Path) -> list:
@@ -80,7 +86,13 @@ def tfidf_vectorizer(corpus:list) -> TfidfVectorizer:
     "Word 1- and 2-gram TF-IDF, its vocabulary and IDF weights fitted on the texts `corpus`."
     return TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(corpus) > 1000 else 1, sublinear_tf=True).fit(corpus)
 
-def tfidf_fit(train_files, corpus:list|None, C:float=10., labels=None, vec=None) -> tuple:
+# %% ../nbs/06_evaluation.ipynb #9d5773dd
+def tfidf_fit(train_files, # labelled review files
+              corpus:list|None, # texts to fit the vocabulary and IDF on (unless `vec`)
+              C:float=10., # inverse regularization strength of the logistic regression
+              labels=None, # a label per file; None: each file's folder
+              vec=None, # an already fitted vectorizer to reuse
+             ) -> tuple:
     "`tfidf_vectorizer(corpus)` (or the fitted `vec`) and logistic regression on `train_files` (`labels`, else their folders)."
     vec = vec or tfidf_vectorizer(corpus)
     y = [Path(f).parent.name for f in train_files] if labels is None else list(labels)
@@ -90,10 +102,16 @@ def tfidf_score(vec, clf, valid_files) -> float:
     "Accuracy of a fitted `tfidf_fit` model on `valid_files` (labelled by their folders)."
     return float((clf.predict(vec.transform(read_texts(valid_files))) == np.array([Path(f).parent.name for f in valid_files])).mean())
 
-def tfidf_accuracy(train_files, valid_files, corpus:list, C:float=10., labels=None) -> float:
+def tfidf_accuracy(train_files, # labelled review files to fit on
+                   valid_files, # review files to score, labelled by their folders
+                   corpus:list, # texts to fit the vocabulary and IDF on
+                   C:float=10., # inverse regularization strength
+                   labels=None, # a label per training file; None: each file's folder
+                  ) -> float:
     "Accuracy on `valid_files` of `tfidf_fit(train_files, corpus, C, labels)`."
     return tfidf_score(*tfidf_fit(train_files, corpus, C, labels), valid_files)
 
+# %% ../nbs/06_evaluation.ipynb #f9caffd9
 def tfidf_baseline(path:Path) -> dict:
     "Accuracy of TF-IDF (1-2 grams) + logistic regression trained on `train/`, measured on `test/`."
     start = time.time()
@@ -101,6 +119,7 @@ def tfidf_baseline(path:Path) -> dict:
     acc = tfidf_accuracy(sorted(get_text_files(path, folders=['train'])), test_files(path), tfidf_corpus(path))
     return dict(accuracy=acc, seconds=time.time()-start)
 
+# %% ../nbs/06_evaluation.ipynb #d09ebdb5
 ABLATIONS = dict(scratch=None, stage1='stage1', finetuned='finetuned')
 
 def ablation(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None) -> pd.DataFrame:
@@ -114,7 +133,7 @@ def ablation(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=N
     n = sample_sizes(path)
     return pd.DataFrame(rows).assign(labels=2*n['n_train'], test_reviews=2*n['n_test'])
 
-# %% ../nbs/06_evaluation.ipynb #68cc78a6
+# %% ../nbs/06_evaluation.ipynb #f5c87d69
 def pooled_features(learn, items=None) -> list:
     "For each LSTM layer, the concat-pooled encoder outputs of classifier `learn` on `items` (default: validation set), in order."
     dl = learn.dls.valid.new(items)  # the batches `get_preds` makes: same padding, longest first
@@ -139,7 +158,12 @@ def pooled_features(learn, items=None) -> list:
     back = np.argsort(order)
     return [torch.cat(f).numpy()[back] for f in feats]
 
-def probe_accuracy(x_train, y_train, x_valid, y_valid) -> float:
+# %% ../nbs/06_evaluation.ipynb #7df73326
+def probe_accuracy(x_train, # features of the training reviews, a row each
+                   y_train, # their labels
+                   x_valid, # features of the reviews to score
+                   y_valid, # their labels
+                  ) -> float:
     "Accuracy on the valid features of standardized, cross-validated logistic regression fitted on the train ones."
     with warnings.catch_warnings():  # scikit-learn 1.9 announces new LogisticRegressionCV defaults on every fit
         warnings.simplefilter('ignore', FutureWarning)
@@ -157,6 +181,7 @@ def linear_probe(learn, max_train:int=2000, seed:int=0) -> dict:
     return dict(last_layer=score(lambda f: f[-1]), all_layers=score(lambda f: np.concatenate(f, 1)),
                 n_features=sum(f.shape[1] for f in ft), n_train=len(train))
 
+# %% ../nbs/06_evaluation.ipynb #90968ac8
 PROBED = {'stage 1: general English': 'stage1', 'stage 2: fine-tuned on IMDb': 'finetuned'}
 
 def encoder_probes(learn, profile:Profile|str|None=None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import *
 from .data import Profile, get_profile, imdb_sample, sample_sizes
-from .runs import resolve_run, run_lock, stage_result, cached_stage
+from .runs import run_dir, resolve_run, run_lock, stage_result, cached_stage
 from .finetune import finetune_lm
 from .classifier import clas_learner, fit_classifier
 from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf_corpus, tfidf_vectorizer,
@@ -21,12 +21,14 @@ from .evaluate import (test_files, tfidf_accuracy, tfidf_fit, tfidf_score, tfidf
 # %% auto #0
 __all__ = ['CURVE_SIZES', 'CURVE_MODELS', 'CURVE_FEW', 'SCRATCH_LR', 'curve_sizes', 'label_subset', 'curve_epochs',
            'NoValidation', 'curve_dls', 'curve_features', 'curve_classifier', 'curve_recipe', 'curve_point',
-           'label_curve', 'curve_summary', 'plot_label_curve', 'ulmfit_wins', 'most_confident', 'ensemble_probs',
+           'label_curve', 'curve_summary', 'ulmfit_wins', 'plot_label_curve', 'most_confident', 'ensemble_probs',
            'self_train_dls', 'tfidf_self_train', 'self_train']
 
-# %% ../nbs/06a_few_labels.ipynb #ac11c11a
+# %% ../nbs/06a_few_labels.ipynb #01bc64be
 CURVE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
+
 CURVE_MODELS = ('tfidf', 'scratch', 'ulmfit', 'probe')
+
 CURVE_FEW = 200  # below this many labels a point trains longer: `Profile.curve_steps[0]` steps a stage, not [1]
 
 def curve_sizes(n_labels:int, sizes=CURVE_SIZES) -> list:
@@ -34,6 +36,7 @@ def curve_sizes(n_labels:int, sizes=CURVE_SIZES) -> list:
     ok = [n for n in sizes if n < n_labels]  # all `n_labels` is the run's own classifier: no need to train it again
     return ok if len(ok) >= 3 else sorted({2*(n_labels//8), 2*(n_labels//4)} - {0})
 
+# %% ../nbs/06a_few_labels.ipynb #70eb3956
 def label_subset(files, n:int, seed:int=0) -> list:
     "`n` of the labelled `files`, half of each label (the parent folder), drawn by `seed`; nested in `n`."
     by_label = groupby(sorted(files), lambda f: Path(f).parent.name)
@@ -43,17 +46,28 @@ def label_subset(files, n:int, seed:int=0) -> list:
     rng = np.random.default_rng(seed)
     return [v[i] for _, v in sorted(by_label.items()) for i in rng.permutation(len(v))[:k]]
 
-def curve_epochs(profile:Profile, n_batches:int, n_labels:int, min_steps:int|None=None) -> tuple:
+# %% ../nbs/06a_few_labels.ipynb #c91ca5f2
+def curve_epochs(profile:Profile, # the stage epochs to start from
+                 n_batches:int, # training batches an epoch
+                 n_labels:int, # labelled reviews of the point
+                 min_steps:int|None=None, # least optimizer steps a stage; None: the profile's `curve_steps`
+                ) -> tuple:
     "Epochs of the 4 unfreezing stages: the profile's, or more so that each stage takes `min_steps` steps (default: the profile's `curve_steps` for `n_labels`)."
     if min_steps is None: min_steps = profile.curve_steps[0 if n_labels < CURVE_FEW else 1]
     return tuple(max(e, math.ceil(min_steps / max(n_batches, 1))) for e in profile.clas_epochs)
 
-# %% ../nbs/06a_few_labels.ipynb #a685e21f
+# %% ../nbs/06a_few_labels.ipynb #73d87e43
 class NoValidation(Callback):
     "Skip the validation pass after each epoch: a curve point is measured once, after training."
     def before_validate(self): raise CancelValidException
 
-def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int, backwards:bool=False) -> DataLoaders:
+def curve_dls(path:Path, # review folders; `test/` is scored
+              vocab:list, # the LM's vocabulary
+              train_files:list, # the labelled reviews of the point
+              profile:Profile, # chunk length
+              bs:int, # batch size
+              backwards:bool=False, # read every review from its end
+             ) -> DataLoaders:
     "Classifier `DataLoaders` on `train_files` (labelled) and every held-out review of `path` (read back to front if `backwards`)."
     items = list(train_files) + test_files(path)
     # on a CPU, worker processes start again every epoch and a small point's epoch is a few batches: without them a
@@ -62,7 +76,12 @@ def curve_dls(path:Path, vocab:list, train_files:list, profile:Profile, bs:int, 
                      get_y=parent_label, get_items=lambda _: items, splitter=GrandparentSplitter(valid_name='test')
                     ).dataloaders(path, path=path, bs=bs, num_workers=None if torch.cuda.is_available() else 0)
 
-def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_files:list) -> dict:
+# %% ../nbs/06a_few_labels.ipynb #c24bae6f
+def curve_features(path:Path, # review folders; `test/` is scored
+                   profile:Profile|str|None, # sizes and rates; None: the active profile
+                   out:Path|None, # the run folder holding the encoder
+                   train_files:list, # the labelled reviews of the point
+                  ) -> dict:
     "`{file: features}`: the frozen stage-2 encoder's pooled outputs, all layers, for `train_files` and every held-out review."
     prof = get_profile(profile)
     vocab = json.loads(Path(finetune_lm(path, prof, out)['vocab']).read_text())
@@ -70,10 +89,21 @@ def curve_features(path:Path, profile:Profile|str|None, out:Path|None, train_fil
     learn = clas_learner(dls, 'finetuned', prof, out)
     return {f: x for ds in (dls.train_ds, dls.valid_ds) for f, x in zip(ds.items, np.concatenate(pooled_features(learn, ds), 1))}
 
+# %% ../nbs/06a_few_labels.ipynb #82ad89d3
 SCRATCH_LR = 5e-3  # chosen on a validation block: bench/experiments/scratch_curve.py
 
-def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, out:Path|None, encoder, seed:int,
-                     min_steps:int|None=None, gradual:bool|None=None, lr:float|None=None, backwards:bool=False) -> tuple:
+def curve_classifier(path:Path, # review folders; `test/` is scored
+                     vocab:list, # the LM vocab
+                     train_files:list, # the labelled reviews of this point
+                     profile:Profile, # sizes and rates
+                     out:Path|None, # the run folder holding the encoder
+                     encoder, # 'finetuned', or None for a random one (scratch)
+                     seed:int, # training seed
+                     min_steps:int|None=None, # least optimizer steps a stage
+                     gradual:bool|None=None, # gradual unfreezing; None: with an encoder, by the profile's schedule
+                     lr:float|None=None, # the one-cycle rate; None: `clas_all_lr`, from scratch `SCRATCH_LR`
+                     backwards:bool=False, # read the reviews back to front, from the backward encoder
+                    ) -> tuple:
     "A classifier from `encoder` ('finetuned', or None: scratch) trained as a curve point on `train_files`, seeded; and its epochs. `gradual` (default: with an encoder, by the profile's schedule) trains by gradual unfreezing, else every layer in one cycle at `lr` (default: the profile's `clas_all_lr`, from scratch `SCRATCH_LR`); `backwards` reads the reviews back to front, from the backward encoder."
     if gradual is None: gradual = encoder is not None and profile.clas_schedule == 'gradual'  # nothing to protect in a random encoder
     if lr is None: lr = SCRATCH_LR if encoder is None else profile.clas_all_lr
@@ -86,6 +116,7 @@ def curve_classifier(path:Path, vocab:list, train_files:list, profile:Profile, o
                        schedule='gradual' if gradual else 'all')
     return learn, epochs if gradual else (sum(epochs),)
 
+# %% ../nbs/06a_few_labels.ipynb #3b26c21d
 def _curve_name(model:str, n:int, seed:int) -> str: return f'curve_{model}_{n}_seed{seed}'
 
 def curve_recipe(profile:Profile, model:str, min_steps:int|None=None) -> str|None:
@@ -95,8 +126,18 @@ def curve_recipe(profile:Profile, model:str, min_steps:int|None=None) -> str|Non
     if model == 'ulmfit' and profile.clas_schedule == 'gradual': return f'gradual unfreezing, lr {profile.clas_lr:g}, steps {steps}'
     if model == 'ulmfit': return f'every layer from the start, one cycle, lr {profile.clas_all_lr:g}, steps {steps}'
 
-def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n:int, seed:int,
-                min_steps:int|None=None, vec=None, feats:dict|None=None, extra_s:float=0.) -> dict:
+# %% ../nbs/06a_few_labels.ipynb #d2ecfa82
+def curve_point(path:Path, # review folders (`train`, `unsup`, `test`)
+                profile:Profile|str|None, # sizes and rates; None: the active profile
+                out:Path|None, # the run folder the point is cached in
+                model:str, # 'tfidf', 'scratch', 'ulmfit' or 'probe'
+                n:int, # labelled reviews to train on
+                seed:int, # which draw of `n` labels (and the training seed)
+                min_steps:int|None=None, # least optimizer steps a stage; None: the profile's `curve_steps`
+                vec=None, # a fitted TF-IDF vectorizer to reuse (a curve fits one for all its points)
+                feats:dict|None=None, # the encoder's features to reuse (`curve_features`), for 'probe'
+                extra_s:float=0., # seconds of shared work to count in this point's time
+               ) -> dict:
     "Held-out accuracy of `model` ('tfidf', 'scratch', 'ulmfit' or 'probe') trained on `n` labels drawn by `seed` (cached)."
     prof, out = resolve_run(profile, out)
     if model not in CURVE_MODELS: raise ValueError(f"Unknown model {model!r}: use one of {', '.join(CURVE_MODELS)}.")
@@ -118,9 +159,15 @@ def curve_point(path:Path, profile:Profile|str|None, out:Path|None, model:str, n
     # a point made by another recipe (an older schedule, say) is trained again
     return cached_stage(out, _curve_name(model, n, seed), compute, recipe=curve_recipe(prof, model, min_steps))
 
-# %% ../nbs/06a_few_labels.ipynb #2d98c402
-def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|None=None, sizes:list|None=None,
-                seeds=(0, 1), models=CURVE_MODELS, min_steps:int|None=None) -> pd.DataFrame:
+# %% ../nbs/06a_few_labels.ipynb #b4b0af05
+def label_curve(path:Path|None=None, # review folders; None: the profile's IMDb sample
+                profile:Profile|str|None=None, # sizes and rates; None: the active profile
+                out:Path|None=None, # the run folder; None: `run_dir`'s default
+                sizes:list|None=None, # label counts; None: `curve_sizes` of the sample
+                seeds=(0, 1), # one draw of labels (and one training) per seed
+                models=CURVE_MODELS, # which of 'tfidf', 'scratch', 'ulmfit', 'probe'
+                min_steps:int|None=None, # least optimizer steps a stage; None: the profile's `curve_steps`
+               ) -> pd.DataFrame:
     "Held-out accuracy of each of `models` at each label count of `sizes` for each of `seeds`, one row a point."
     prof, out = run = resolve_run(profile, out)
     path = run.data(path)
@@ -139,12 +186,24 @@ def label_curve(path:Path|None=None, profile:Profile|str|None=None, out:Path|Non
             if m == 'probe': feat_s = 0.
     return pd.DataFrame(rows)
 
+# %% ../nbs/06a_few_labels.ipynb #52d60207
 def curve_summary(curve:pd.DataFrame) -> pd.DataFrame:
     "Mean, lowest and highest accuracy and the number of seeds per model and label count."
     return (curve.groupby(['model', 'labels'], sort=False).accuracy.agg(['mean', 'min', 'max', 'count'])
             .reset_index())
 
-def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None, full:dict|None=None, n_full:int|None=None):
+def ulmfit_wins(curve:pd.DataFrame, over:str='tfidf', model:str='ulmfit') -> list:
+    "The label counts at which `model`'s mean accuracy is above `over`'s."
+    m = curve_summary(curve).pivot(index='labels', columns='model', values='mean')
+    return [int(n) for n in m.index if m.loc[n, model] > m.loc[n, over]]
+
+# %% ../nbs/06a_few_labels.ipynb #c20ca738
+def plot_label_curve(curve:pd.DataFrame, # `label_curve`'s points
+                     ax=None, # axes to draw on; None: a new figure
+                     title:str|None=None, # None: a default title
+                     full:dict|None=None, # accuracy per model with every label (drawn as stars)
+                     n_full:int|None=None, # how many labels `full` had
+                    ):
     "Accuracy against labelled reviews (log scale), one line per model, the seeds' range as error bars; `full`: accuracy per model with all `n_full` labels (stars)."
     if ax is None: _, ax = plt.subplots(figsize=(6, 4))
     names = dict(tfidf='TF-IDF + logistic regression', scratch='AWD-LSTM from scratch', ulmfit='ULMFiT',
@@ -162,13 +221,12 @@ def plot_label_curve(curve:pd.DataFrame, ax=None, title:str|None=None, full:dict
     ax.legend(fontsize=8); ax.grid(alpha=0.3)
     return ax
 
-def ulmfit_wins(curve:pd.DataFrame, over:str='tfidf', model:str='ulmfit') -> list:
-    "The label counts at which `model`'s mean accuracy is above `over`'s."
-    m = curve_summary(curve).pivot(index='labels', columns='model', values='mean')
-    return [int(n) for n in m.index if m.loc[n, model] > m.loc[n, over]]
-
-# %% ../nbs/06a_few_labels.ipynb #7bf589b9
-def most_confident(probs, items:list, labels:list, n_per_label:int) -> dict:
+# %% ../nbs/06a_few_labels.ipynb #5e2c7d0d
+def most_confident(probs, # predicted probabilities, a row per item
+                   items:list, # what each row is (files)
+                   labels:list, # the label of each column
+                   n_per_label:int, # items to keep per predicted label
+                  ) -> dict:
     "`{item: label}` for the `n_per_label` items per predicted label with the highest probability."
     probs = torch.as_tensor(np.asarray(probs, dtype=np.float32))
     pred, conf, out = probs.argmax(1), probs.max(1).values, {}
@@ -177,6 +235,7 @@ def most_confident(probs, items:list, labels:list, n_per_label:int) -> dict:
         for i in idx[conf[idx].argsort(descending=True)[:n_per_label]].tolist(): out[items[i]] = lbl
     return out
 
+# %% ../nbs/06a_few_labels.ipynb #f01f4fc0
 def ensemble_probs(learns:list, texts:list) -> torch.Tensor:
     "Class probabilities on `texts` (or review files), averaged over the classifiers `learns` (e.g. forward and backward)."
     # files of the learners' folder skip spaCy: fastai reads their cached tokens (texts are tokenized one by one)
@@ -189,8 +248,13 @@ def ensemble_probs(learns:list, texts:list) -> torch.Tensor:
         with l.no_bar(): probs.append(l.get_preds(dl=l.dls.test_dl(texts))[0].float())
     return torch.stack(probs).mean(0)
 
-# %% ../nbs/06a_few_labels.ipynb #f12c1c3f
-def self_train_dls(path:Path, vocab:list, pseudo:dict, profile:Profile, bs:int|None=None) -> DataLoaders:
+# %% ../nbs/06a_few_labels.ipynb #aa15dd3e
+def self_train_dls(path:Path, # review folders with `train/` and `test/`
+                   vocab:list, # the LM's vocabulary
+                   pseudo:dict, # `{file: label}` from the teachers
+                   profile:Profile, # batch size and chunk length
+                   bs:int|None=None, # None: the profile's
+                  ) -> DataLoaders:
     "Classifier `DataLoaders`: `train/` reviews and the `pseudo`-labelled files ({file: label}) to learn from, `test/` to measure."
     test = test_files(path)
     items, test_set = get_text_files(path, folders=['train']) + list(pseudo) + test, set(test)
@@ -198,7 +262,12 @@ def self_train_dls(path:Path, vocab:list, pseudo:dict, profile:Profile, bs:int|N
                      get_y=lambda f: pseudo.get(f) or parent_label(f), get_items=lambda _: items,
                      splitter=FuncSplitter(lambda f: f in test_set)).dataloaders(path, path=path, bs=bs or profile.bs)
 
-def tfidf_self_train(train_files, pool_files, valid_files, corpus:list, n_per_label:int) -> dict:
+def tfidf_self_train(train_files, # labelled review files
+                     pool_files, # unlabelled review files to pseudo-label
+                     valid_files, # review files to score
+                     corpus:list, # texts to fit the vocabulary on
+                     n_per_label:int, # pseudo-labels to add per label
+                    ) -> dict:
     "TF-IDF + LR on `train_files`, then refitted with its `n_per_label` most confident labels of `pool_files`: accuracy on `valid_files` before and after."
     vec, clf = tfidf_fit(train_files, corpus)
     pseudo = most_confident(clf.predict_proba(vec.transform(read_texts(pool_files))), list(pool_files), list(clf.classes_), n_per_label)
@@ -206,8 +275,16 @@ def tfidf_self_train(train_files, pool_files, valid_files, corpus:list, n_per_la
                             labels=[Path(f).parent.name for f in train_files] + list(pseudo.values()))
     return dict(before=tfidf_score(vec, clf, valid_files), after=tfidf_score(vec, clf_self, valid_files), pseudo=len(pseudo))
 
-def self_train(path:Path, teachers:list, profile:Profile|str|None=None, out:Path|None=None, encoder='finetuned',
-               vocab:list|None=None, n_per_label:int|None=None, seed:int=0) -> dict:
+# %% ../nbs/06a_few_labels.ipynb #303dd127
+def self_train(path:Path, # review folders with `train/`, `unsup/` (the pool) and `test/`
+               teachers:list, # trained classifiers whose averaged probabilities label the pool
+               profile:Profile|str|None=None, # sizes and rates; None: the active profile
+               out:Path|None=None, # the run folder; None: `run_dir`'s default
+               encoder='finetuned', # the student's encoder, as in `clas_learner`
+               vocab:list|None=None, # the LM vocab; None: read from the run's stage 2
+               n_per_label:int|None=None, # pseudo-labels per class; None: half the labelled reviews, at most a quarter of the pool
+               seed:int=0, # the student's training seed
+              ) -> dict:
     "Accuracy on `test/` of the teachers, of a student classifier trained on `train/` + the teachers' most confident labels of `unsup/`, and of TF-IDF before and after the same (cached)."
     prof, out = resolve_run(profile, out)
     train, pool, valid = (sorted(get_text_files(path, folders=[f])) for f in ('train', 'unsup', 'test'))

@@ -23,8 +23,14 @@ __all__ = ['lm_dls', 'lm_learner', 'vocab_coverage', 'stlr_sched', 'finetune_lm'
            'lm_from_run', 'finetuned_lm']
 
 # %% ../nbs/03_lm_finetuning.ipynb #f9ebbd5a
-def lm_dls(path:Path, profile:Profile|str|None=None, backwards:bool=False, seed:int=42,
-           folders=('train', 'unsup', 'test'), num_workers:int|None=None, vocab:list|None=None) -> DataLoaders:
+def lm_dls(path:Path, # review folders
+           profile:Profile|str|None=None, # batch size, chunk length and vocabulary cap; None: the active profile
+           backwards:bool=False, # read every text from its end
+           seed:int=42, # of the 10% validation split
+           folders=('train', 'unsup', 'test'), # which folders' texts to read
+           num_workers:int|None=None, # loader processes; None: `lm_workers()`
+           vocab:list|None=None, # a vocabulary to keep (a ready-made LM's); None: built from the texts
+          ) -> DataLoaders:
     "Language-model `DataLoaders` over the texts (no labels) of IMDb's `folders`, 10% held out (`vocab`: else built from them)."
     prof = get_profile(profile)
     num_workers = lm_workers() if num_workers is None else num_workers
@@ -65,8 +71,16 @@ def stlr_sched(lr_max, cut_frac:float=0.1, ratio:float=32):
     return combine_scheds([cut_frac, 1-cut_frac], [SchedLin(lr_max/ratio, lr_max), SchedLin(lr_max, lr_max/ratio)])
 
 @patch
-def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, mom:float=0.7,
-             cbs=None, wd=None, start_epoch:int=0):
+def fit_stlr(self:Learner,
+             n_epoch:int, # epochs
+             lr_max=None, # peak rate (a slice for discriminative rates); None: the learner's
+             cut_frac:float=0.1, # share of the steps spent rising
+             ratio:float=32, # how much smaller the lowest rate is than the peak
+             mom:float=0.7, # Adam's beta1, fixed (the paper's 0.7)
+             cbs=None, # extra callbacks
+             wd=None, # weight decay; None: the learner's
+             start_epoch:int=0, # epoch to resume from
+            ):
     "Fit for `n_epoch` with the slanted triangular learning rate of the ULMFiT paper (Adam beta1 = `mom`)."
     if self.opt is None: self.create_opt()
     self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
@@ -176,7 +190,11 @@ def lm_from_run(dls, out:Path, backwards:bool=False) -> LMLearner:
     return fp16_if_cuda(learn)
 
 # %% ../nbs/03_lm_finetuning.ipynb #3587828e
-def finetuned_lm(profile:Profile|str|None=None, out:Path|None=None, backwards:bool=False, path:Path|None=None) -> LMLearner:
+def finetuned_lm(profile:Profile|str|None=None, # sizes and rates; None: the active profile
+                 out:Path|None=None, # the run folder; None: `run_dir`'s default
+                 backwards:bool=False, # the backward LM
+                 path:Path|None=None, # review folders it trains on if needed; None: the IMDb sample
+                ) -> LMLearner:
     "The stage-2 LM of run `out` at `profile` as a ready `LMLearner` (fine-tuned first if needed)."
     run, name = resolve_run(profile, out), f'lm_{direction(backwards)}'
     res = finetune_lm(path, run.prof, run.out, backwards=backwards)

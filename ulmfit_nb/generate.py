@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
+from fastcore.meta import delegates
 import ulmfit_nb  # before fastai: the package hides a torch deprecation warning that importing fastai prints
 from fastai.text.all import LMLearner, UNK, BOS, PAD, decode_spec_tokens
 from .checks import _is_int, check_prompt, check_sampling  # one-line errors for bad arguments (appendix 14)
@@ -17,12 +18,13 @@ from .checks import _is_int, check_prompt, check_sampling  # one-line errors for
 __all__ = ['prompt_ids', 'next_token_probs', 'entropy', 'filter_probs', 'sample_next', 'decode_ids', 'generate_ids', 'generate',
            'plot_temperatures', 'detokenize', 'generate_for_widget', 'plot_next_tokens', 'review_widget']
 
-# %% ../nbs/04_generation.ipynb #b5f8dea1
+# %% ../nbs/04_generation.ipynb #319b86cc
 def prompt_ids(learn:LMLearner, prompt:str) -> torch.Tensor:
     "Token ids of `prompt`, tokenized and numericalized like the training texts (starting with `xxbos`)."
     check_prompt(prompt)
     return torch.as_tensor(learn.dls.test_dl([prompt]).items[0]).long().as_subclass(torch.Tensor)
 
+# %% ../nbs/04_generation.ipynb #32de8f1b
 class _EvalRNN:
     "Context: `model` in eval mode with a fresh hidden state, training mode restored and state reset on exit."
     def __init__(self, model): self.model = model
@@ -35,11 +37,13 @@ class _EvalRNN:
         self.no_grad.__exit__(*exc)
         self.model.reset(); self.model.train(self.was_training)
 
+# %% ../nbs/04_generation.ipynb #102f0f26
 def _feed(model, ids:torch.Tensor) -> torch.Tensor:
     "Logits after the last of `ids` (1-D), continuing from the model's current hidden state."
     dev = next(model.parameters()).device
     return model(ids[None].to(dev))[0][0, -1].float().cpu()
 
+# %% ../nbs/04_generation.ipynb #52adbe99
 def next_token_probs(learn:LMLearner, prompt:str, temperature:float=1.0) -> torch.Tensor:
     "Probabilities over `learn.dls.vocab` of the token after `prompt`: softmax(logits / `temperature`)."
     check_sampling(temperature)
@@ -53,7 +57,7 @@ def entropy(probs:torch.Tensor) -> float:
     probs = torch.as_tensor(probs, dtype=torch.float64)
     return float(-(probs * torch.log(probs.clamp_min(1e-300))).sum())
 
-# %% ../nbs/04_generation.ipynb #8f852ae2
+# %% ../nbs/04_generation.ipynb #24151895
 def filter_probs(probs:torch.Tensor, top_k:int|None=None, top_p:float|None=None) -> torch.Tensor:
     "`probs` with all but the `top_k` most likely tokens and the `top_p` nucleus set to zero, renormalised."
     check_sampling(top_k=top_k, top_p=top_p)
@@ -69,20 +73,32 @@ def filter_probs(probs:torch.Tensor, top_k:int|None=None, top_p:float|None=None)
         probs[si[before >= top_p * sp.sum()]] = 0.
     return probs / probs.sum()
 
-def sample_next(probs:torch.Tensor, top_k:int|None=None, top_p:float|None=None,
-                generator:torch.Generator|None=None) -> int:
+# %% ../nbs/04_generation.ipynb #9c652440
+def sample_next(probs:torch.Tensor, # next-token probabilities
+                top_k:int|None=None, # draw among the k likeliest tokens only; None: all
+                top_p:float|None=None, # draw within the nucleus of this much probability; None: all
+                generator:torch.Generator|None=None, # None: torch's global random state
+               ) -> int:
     "Draw one token id from `probs` after top-k / top-p filtering (`generator` makes it reproducible)."
     return int(torch.multinomial(filter_probs(probs, top_k, top_p), 1, generator=generator))
 
-# %% ../nbs/04_generation.ipynb #c696d892
+# %% ../nbs/04_generation.ipynb #632cb5b7
 def decode_ids(learn:LMLearner, ids) -> str:
     "Readable text of token `ids`, decoded like `LMLearner.predict` (special tokens undone, `xxbos`/`xxpad` dropped)."
     vocab = learn.dls.vocab
     toks = [vocab[int(i)] for i in ids if vocab[int(i)] not in (BOS, PAD)]
     return learn.dls.train_ds.tokenizer.sep.join(decode_spec_tokens(toks))
 
-def generate_ids(learn:LMLearner, prompt:str, n_words:int=40, temperature:float=0.8, top_k:int|None=None,
-                 top_p:float|None=None, seed:int|None=None, no_unk:bool=True) -> list:
+# %% ../nbs/04_generation.ipynb #5f84234a
+def generate_ids(learn:LMLearner, # a language model learner (`finetuned_lm`)
+                 prompt:str, # the text to continue
+                 n_words:int=40, # how many tokens to add
+                 temperature:float=0.8, # divides the logits: below 1 safer, above 1 wilder
+                 top_k:int|None=None, # draw among the k likeliest tokens only; None: all
+                 top_p:float|None=None, # draw within the nucleus of this much probability; None: all
+                 seed:int|None=None, # makes the draws repeatable; None: random
+                 no_unk:bool=True, # never draw `xxunk`
+                ) -> list:
     "Token ids of `prompt` followed by `n_words` sampled tokens, feeding the model one new token at a time."
     check_sampling(temperature, n_words, top_k, top_p, seed)
     ids = prompt_ids(learn, prompt)
@@ -98,13 +114,23 @@ def generate_ids(learn:LMLearner, prompt:str, n_words:int=40, temperature:float=
             logits = _feed(m, torch.tensor([out[-1]]))
     return out
 
-def generate(learn:LMLearner, prompt:str, n_words:int=40, temperature:float=0.8, top_k:int|None=None,
-             top_p:float|None=None, seed:int|None=None, no_unk:bool=True) -> str:
-    "`prompt` continued by `n_words` sampled tokens, as text (see `generate_ids`)."
-    return decode_ids(learn, generate_ids(learn, prompt, n_words, temperature, top_k, top_p, seed, no_unk))
+# %% ../nbs/04_generation.ipynb #4d5de061
+@delegates(generate_ids)
+def generate(learn:LMLearner, # a language model learner (`finetuned_lm`)
+             prompt:str, # the text to continue
+             n_words:int=40, # how many tokens to add
+             temperature:float=0.8, # divides the logits: below 1 safer, above 1 wilder
+             **kwargs) -> str:
+    "`prompt` continued by `n_words` sampled tokens, as text (`generate_ids`, whose other arguments it takes)."
+    return decode_ids(learn, generate_ids(learn, prompt, n_words, temperature, **kwargs))
 
 # %% ../nbs/04_generation.ipynb #90f8dcfb
-def plot_temperatures(learn:LMLearner, prompt:str, temps=(0.5, 1.0, 1.5), k:int=20, ax=None):
+def plot_temperatures(learn:LMLearner, # a language model learner
+                      prompt:str, # the text whose next token is plotted
+                      temps=(0.5, 1.0, 1.5), # one bar per token and temperature
+                      k:int=20, # how many tokens, the likeliest first
+                      ax=None, # a matplotlib axis to draw on; None: a new figure
+                     ):
     "Grouped bars of the `k` most likely next tokens after `prompt` at each temperature in `temps`; returns `(fig, ax)`."
     temps = list(temps)
     if not temps: raise ValueError("temps is empty: give at least one temperature")
@@ -121,11 +147,12 @@ def plot_temperatures(learn:LMLearner, prompt:str, temps=(0.5, 1.0, 1.5), k:int=
     ax.figure.tight_layout()
     return ax.figure, ax
 
-# %% ../nbs/04_generation.ipynb #f64d6787
+# %% ../nbs/04_generation.ipynb #339516bb
 _GLUE_LEFT = re.compile(r" +(?=[.,!?;:%)\]}]|n't\b|'(?:s|m|d|ll|re|ve)\b)", re.IGNORECASE)
 _GLUE_RIGHT = re.compile(r"([(\[{$]) +")
 _SENTENCE_START = re.compile(r"(^|[.!?]\s+|\n\s*)(?!xx)([a-z])")  # xxunk stays as it is
 
+# %% ../nbs/04_generation.ipynb #4eaf09ad
 def _glue_quotes(s:str) -> str:
     "Odd-numbered double quotes open (glued to the next word), even-numbered ones close (glued to the previous)."
     parts = s.split('"')
@@ -134,6 +161,7 @@ def _glue_quotes(s:str) -> str:
         out = out + '"' + p.lstrip(' ') if j % 2 == 0 else out.rstrip(' ') + '"' + p
     return out
 
+# %% ../nbs/04_generation.ipynb #63d2c166
 def detokenize(text:str) -> str:
     "Space-separated tokens (as `generate` returns them) as readable text: only spaces and capitals change."
     s = re.sub(r" *\n *", "\n", text)
@@ -142,15 +170,27 @@ def detokenize(text:str) -> str:
     return _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), s)
 
 # %% ../nbs/04_generation.ipynb #faeba1b7
-def generate_for_widget(learn:LMLearner, prompt:str, temperature:float=0.8, n_words:int=40, seed:int|None=0,
-                        top_k:int=0, top_p:float=1.0) -> str:
+def generate_for_widget(learn:LMLearner, # a language model learner
+                        prompt:str, # the text to continue
+                        temperature:float=0.8, # as in `generate`
+                        n_words:int=40, # how many tokens to add
+                        seed:int|None=0, # as in `generate`
+                        top_k:int=0, # 0: no top-k
+                        top_p:float=1.0, # 1.0: no nucleus
+                       ) -> str:
     "`generate` for interactive use, as readable text: `top_k=0` turns top-k off; bad input comes back as a '⚠ ...' message."
     try: return detokenize(generate(learn, prompt, n_words, temperature, top_k=top_k or None, top_p=top_p, seed=seed))
     except ValueError as e: return f"⚠ {e}"
 
 # %% ../nbs/04_generation.ipynb #2ab1eba7
-def plot_next_tokens(learn:LMLearner, prompt:str, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-                     k:int=15, ax=None):
+def plot_next_tokens(learn:LMLearner, # a language model learner
+                     prompt:str, # the text whose next token is plotted
+                     temperature:float=1.0, # as in `next_token_probs`
+                     top_k:int|None=None, # grey out all but the k likeliest; None or 0: off
+                     top_p:float|None=None, # grey out the tokens outside this nucleus; None: off
+                     k:int=15, # how many bars
+                     ax=None, # a matplotlib axis to draw on; None: a new figure
+                    ):
     "Bars of the `k` likeliest next tokens after `prompt` at `temperature`, grey where `top_k`/`top_p` cut them; returns `(fig, ax, kept)`."
     p = next_token_probs(learn, prompt, temperature)
     kept = filter_probs(p, top_k or None, top_p) > 0
@@ -164,8 +204,14 @@ def plot_next_tokens(learn:LMLearner, prompt:str, temperature:float=1.0, top_k:i
     return ax.figure, ax, kept[top]
 
 # %% ../nbs/04_generation.ipynb #382da763
-def review_widget(learn:LMLearner, prompt:str="I liked this movie because", temperature:float=0.8,
-                  n_words:int=30, seed:int=0, top_k:int=0, top_p:float=1.0):
+def review_widget(learn:LMLearner, # a language model learner
+                  prompt:str="I liked this movie because", # the starting prompt
+                  temperature:float=0.8, # the starting temperature
+                  n_words:int=30, # the starting number of tokens to add
+                  seed:int=0, # the starting seed
+                  top_k:int=0, # the starting top-k (0: off)
+                  top_p:float=1.0, # the starting top-p (1.0: off)
+                 ):
     "A new set of controls over `generate_for_widget`: the review as text, then `plot_next_tokens` below it."
     from ipywidgets import interactive, FloatSlider, IntSlider, IntText, Text, Layout
     def show_review(prompt, temperature, n_words, seed, top_k, top_p):

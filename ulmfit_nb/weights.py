@@ -21,21 +21,31 @@ __all__ = ['SHIPPED', 'SHIPPED_STAGE2', 'lm_config', 'save_lm_weights', 'Checkpo
            'storage_note', 'remap_lm_vocab', 'load_weights', 'load_lm_weights', 'read_itos', 'read_wt103', 'Stage1',
            'stage1_weights', 'stage2_folder']
 
-# %% ../nbs/13_weights.ipynb #a51e80be
+# %% ../nbs/13_weights.ipynb #5e7b3def
 _TIED = ('0.encoder_dp.emb.weight', '1.decoder.weight')
 
+# %% ../nbs/13_weights.ipynb #4b433235
 def lm_config(emb_sz:int, n_hid:int, n_layers:int) -> dict:
     "A complete AWD-LSTM LM config with the given sizes (fastai needs every key)."
     cfg = awd_lstm_lm_config.copy()
     cfg.update(emb_sz=emb_sz, n_hid=n_hid, n_layers=n_layers)
     return cfg
 
+# %% ../nbs/13_weights.ipynb #d1e8dcb7
 def _int8(w:Tensor) -> tuple:
     "`w` (2-D) as int8 with one float32 scale per row: `q * scale[:, None]` gives it back within half a step."
     scale = w.abs().amax(1).clamp(min=1e-12) / 127
     return (w / scale[:, None]).round().clamp(-127, 127).to(torch.int8), scale
 
-def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd', card:dict|None=None, dtype:str='int8'):
+# %% ../nbs/13_weights.ipynb #e7068383
+def save_lm_weights(model, # an AWD-LSTM language model
+                    vocab:list, # its vocabulary, in the order of the embedding rows
+                    arch:dict, # its sizes (`emb_sz`, `n_hid`, `n_layers`)
+                    path:Path, # the folder to write into
+                    direction:str='fwd', # 'fwd' or 'bwd': the weights go to `lm_{direction}.pth`
+                    card:dict|None=None, # facts about the training, kept in `card.json` under `direction`
+                    dtype:str='int8', # 'int8' (with a scale per row) or 'fp16'
+                   ):
     "Save `model`'s LM weights (a state dict of int8 matrices with row scales, or of fp16) with `vocab.json` and `config.json` into folder `path`."
     if dtype not in ('int8', 'fp16'): raise ValueError(f"dtype must be 'int8' or 'fp16', not {dtype!r}")
     path, sd = Path(path), {}
@@ -53,7 +63,7 @@ def save_lm_weights(model, vocab:list, arch:dict, path:Path, direction:str='fwd'
         cards[direction] = card
         _atomic_write(cp, lambda f: f.write_text(json.dumps(cards, indent=1)))
 
-# %% ../nbs/13_weights.ipynb #49ada61d
+# %% ../nbs/13_weights.ipynb #1d72364d
 class CheckpointError(RuntimeError): pass
 
 def read_lm_weights(path:Path, direction:str='fwd'):
@@ -75,6 +85,7 @@ def read_lm_weights(path:Path, direction:str='fwd'):
           for k, v in sd.items() if not k.endswith(':scale')}
     return sd, vocab, cfg['arch']
 
+# %% ../nbs/13_weights.ipynb #f8c80160
 def stored_dtype(path:Path) -> str:
     "How checkpoint folder `path` stores its weights: 'int8' or 'fp16' (folders written before int8 record none)."
     cfg = Path(path)/'config.json'
@@ -87,32 +98,45 @@ def storage_note(path:Path) -> str:
     return (f'Weights are state dicts of {how}, loadable with `torch.load(..., weights_only=True)`; '
             'the vocabulary and configuration are JSON.')
 
+# %% ../nbs/13_weights.ipynb #4118f51a
 def remap_lm_vocab(sd:dict, old_vocab:list, new_vocab:list) -> dict:
     "A `save_lm_weights` state dict with its embeddings moved from `old_vocab` to `new_vocab` (fastai's `match_embeds`)."
     sd = match_embeds(dict(sd), old_vocab, list(new_vocab))
     sd['0.encoder_dp.emb.weight'] = sd['0.encoder.weight']  # tied copy, not stored
     return sd
 
-def load_weights(module, sd:dict, what:str, into:str='model'):
+# %% ../nbs/13_weights.ipynb #c9f05cf8
+def load_weights(module, # the model, or part of one, to load into
+                 sd:dict, # a state dict
+                 what:str, # names the weights in the error, e.g. 'The stage-1 weights in ...'
+                 into:str='model', # names `module` in the error
+                ):
     "`module.load_state_dict(sd)`; weights of another size or layout end in one line naming `what` instead of a traceback."
     try: return module.load_state_dict(sd)
     except RuntimeError as e:
         raise CheckpointError(f"{what} cannot be loaded into this {into} (another vocab or size?): {str(e).splitlines()[-1].strip()}") from None
 
-def load_lm_weights(model, sd:dict, old_vocab:list, new_vocab:list):
+# %% ../nbs/13_weights.ipynb #01043032
+def load_lm_weights(model, # an AWD-LSTM language model
+                    sd:dict, # a state dict from `read_lm_weights`
+                    old_vocab:list, # the vocabulary `sd` was trained with
+                    new_vocab:list, # the vocabulary of `model`
+                   ):
     "Load `sd` into an AWD-LSTM LM `model`, re-mapping embeddings from `old_vocab` to `new_vocab`."
     sd = remap_lm_vocab(sd, old_vocab, new_vocab)
     load_weights(model, sd, 'The weights')
     return model
 
-# %% ../nbs/13_weights.ipynb #46214922
+# %% ../nbs/13_weights.ipynb #df3bae66
 SHIPPED = Path(str(resources.files('ulmfit_nb')))/'assets'/'stage1'
 
+# %% ../nbs/13_weights.ipynb #77e219e6
 class _ListOfStr(pickle.Unpickler):
     "An unpickler that builds nothing but lists and strings: a vocabulary file can't run code."
     def find_class(self, module, name):
         raise CheckpointError(f"refuses to load the object {module}.{name} (a vocabulary is a list of strings)")
 
+# %% ../nbs/13_weights.ipynb #98c3d05b
 def read_itos(fname:Path) -> list:
     "fastai's pickled vocabulary (`itos_wt103.pkl`), read without unpickling arbitrary objects."
     try:
@@ -123,6 +147,7 @@ def read_itos(fname:Path) -> list:
         raise CheckpointError(f"{fname} is not a list of strings.")
     return itos
 
+# %% ../nbs/13_weights.ipynb #344d5b7d
 def read_wt103(path:Path, mmap:bool=False) -> tuple:
     "fastai's WikiText-103 LM in folder `path` as (state dict, vocab), read with `weights_only=True`."
     f, v = next(Path(path).glob('*.pth'), None), next(Path(path).glob('*.pkl'), None)
@@ -133,12 +158,14 @@ def read_wt103(path:Path, mmap:bool=False) -> tuple:
                                                  "delete the folder to download it again.") from None
     return (sd['model'] if 'model' in sd else sd), read_itos(v)
 
+# %% ../nbs/13_weights.ipynb #87edabd8
 def _arch_of(sd:dict) -> dict:
     "AWD-LSTM sizes read off an LM state dict's shapes."
     layers = sorted({int(k.split('.')[2]) for k in sd if k.startswith('0.rnns.')})
     hh = next(v for k, v in sd.items() if k.startswith('0.rnns.0.') and 'weight_hh' in k)
     return dict(emb_sz=next(iter(sd.values())).shape[1], n_hid=hh.shape[1], n_layers=len(layers))
 
+# %% ../nbs/13_weights.ipynb #04fa0d2f
 @dataclass
 class Stage1:
     "Where stage-1 weights come from and how to load them."
@@ -168,6 +195,7 @@ class Stage1:
         if len(keys) != len(sd): raise CheckpointError(f"{self.path}: {len(sd)} tensors, the model has {len(keys)}.")
         return dict(zip(keys, sd.values()))  # fastai matches wt103 by position too (`load_ignore_keys`)
 
+# %% ../nbs/13_weights.ipynb #fdfe6cf3
 def _wt103(direction:str, timeout:float) -> Path|None:
     url = URLs.WT103_FWD if direction == 'fwd' else URLs.WT103_BWD
     p = fastai_path('model')/url.split('/')[-1].split('.')[0]
@@ -176,6 +204,7 @@ def _wt103(direction:str, timeout:float) -> Path|None:
     try: return _download(url, f'WikiText-103 {direction} weights', c_key='model')
     except DownloadError as e: _note(f'{e} Using the shipped stage-1 weights instead.')
 
+# %% ../nbs/13_weights.ipynb #665ae79d
 def stage1_weights(direction:str='fwd', prefer:tuple|None=None, timeout:float=3.) -> Stage1:
     "The first available stage-1 weights among `prefer` (default: the active profile's `weights`)."
     prefer = prefer or get_profile().weights
