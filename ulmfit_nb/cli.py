@@ -15,13 +15,15 @@ from .data import PROFILES, Profile, get_profile, imdb_path, imdb_sample, sample
 from .pretrain import stage1_weights, pretrain, CheckpointError
 from .corpus import build_corpus
 from .runs import resolve_run, direction, run_dir, cached_stage, stage_result
-from .finetune import finetune_lm, lm_from_run, run_arch
+from .finetune import finetune_lm, lm_from_run, run_arch, run_config
 from .weights import save_lm_weights, storage_note
 from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
 from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
 from .evaluate import encoder_probes, PROBED
 from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins, CURVE_MODELS
+from .yourdata import run_csv
+from .share import export_classifier, load_exported, attributions, explain_line, top_words, serve
 
 # %% auto #0
 __all__ = ['PROBE_STAGE2', 'run_labels', 'saved_classifier', 'saved_lm', 'export_lm', 'write_lm_card', 'versus_tfidf',
@@ -56,7 +58,8 @@ def saved_classifier(out:Path, backwards:bool=False):
     df = pd.DataFrame(dict(text=['a']*2*n, label=labels*2, is_valid=[False]*n + [True]*n))
     dls = TextDataLoaders.from_df(df, text_col='text', label_col='label', valid_col='is_valid',
                                   y_block=CategoryBlock(vocab=labels, sort=False),
-                                  text_vocab=_vocab(out, d), bs=2, backwards=backwards)
+                                  text_vocab=_vocab(out, d), bs=2, seq_len=run_config(out, d).get('seq_len', 72),
+                                  backwards=backwards)
     return _load(clas_learner(dls, encoder=None, out=out, backwards=backwards), f'clas_{d}')
 
 def saved_lm(out:Path, backwards:bool=False):
@@ -447,12 +450,23 @@ def _run_args(sub):
     r.add_argument('--curve', action='store_true',
                    help='also measure the label-efficiency curve (TF-IDF, scratch, ULMFiT, frozen-encoder probe; '
                         '2 seeds)')
+    c = r.add_argument_group('your own data (lesson 09)')
+    c.add_argument('--csv', type=Path, help='a CSV of labelled texts to train on instead of IMDb')
+    c.add_argument('--text-col', default='text', help='its column of texts (default: text)')
+    c.add_argument('--label-col', default='label', help='its column of labels; an empty cell: a text for stage 2 only')
+    c.add_argument('--valid-col', help='a True/False column, True: held out (default: a seeded fifth of each label)')
+    c.add_argument('--unlabelled', type=Path, help='more texts for stage 2: a .txt file (one a line) or a .csv')
+    c.add_argument('--lm-start', choices=['shipped'],
+                   help="stage 2 starts from the package's IMDb stage 2 instead of stage 1")
 
 # %% ../nbs/07_cli.ipynb #77329517
 def _model_args(sub):
-    pr = _common(sub.add_parser('predict', help='classify reviews with a finished run'))
+    pr = _common(sub.add_parser('predict', help='classify texts with a finished run, or with an exported classifier'))
     pr.add_argument('texts', nargs='+', help='review text(s); use - to read one review per line from stdin')
     pr.add_argument('--json', action='store_true', help='print JSON lines')
+    pr.add_argument('--model', type=Path, help='an export folder (`ulmfit export`) instead of a run folder')
+    pr.add_argument('--explain', action='store_true', help='also name the words that pushed hardest for and against '
+                    'the label (integrated gradients, lesson 09a)')
     g = _common(sub.add_parser('generate', help='write a review from a prompt with the fine-tuned LM of a run'))
     g.add_argument('prompt')
     g.add_argument('--temperature', type=float, default=0.8)
@@ -485,10 +499,23 @@ def _train_args(sub):
     t.add_argument('--max-vocab', type=int, default=12_000)
 
 # %% ../nbs/07_cli.ipynb #9f63105f
+def _share_args(sub):
+    ex = sub.add_parser('export', help="write a run's classifier as one folder to hand on (safetensors weights, vocab, "
+                        "labels, config, model card, demo app)")
+    ex.add_argument('run', type=Path, help='the run folder (`ulmfit run --out`)')
+    ex.add_argument('dest', type=Path, help='the folder to write: new, empty, or an earlier export')
+    ex.add_argument('--backwards', action='store_true', help="the run's backward classifier instead of its forward one")
+    sv = sub.add_parser('serve', help='a demo page for an exported classifier on this machine '
+                        '(needs the demo extra: pip install "ulmfit_nb[demo]")')
+    sv.add_argument('dest', type=Path, help='an export folder (`ulmfit export`)')
+    sv.add_argument('--port', type=int, default=7860)
+    sv.add_argument('--host', default='127.0.0.1',
+                    help="127.0.0.1: this machine only (default); 0.0.0.0: every network it is on")
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='ulmfit', description='ULMFiT on IMDb with fastai: the course pipeline.')
     sub = p.add_subparsers(dest='cmd', required=True)
-    for add in (_run_args, _model_args, _train_args): add(sub)
+    for add in (_run_args, _model_args, _share_args, _train_args): add(sub)
     return p
 
 # %% ../nbs/07_cli.ipynb #8845fdd4
@@ -498,12 +525,18 @@ def _prof(a) -> Profile:
 
 def _out(a): return a.out or run_dir(_prof(a))
 
+def _predicted(t:str, r:dict, ex, as_json:bool) -> str:
+    "What `ulmfit predict` prints for text `t` with prediction `r` (and attributions `ex`, with --explain)."
+    why = {'explain': dict(zip(('for', 'against'), top_words(ex)))} if ex else {}
+    if as_json: return json.dumps(dict(text=t, **r, **why), default=float)
+    return f"{r['label']}\t{r['probability']:.3f}\t{t[:70]}" + (f"\n\t{explain_line(ex)}" if ex else '')
+
 def _predict(a):
     texts = sys.stdin.read().splitlines() if a.texts == ['-'] else a.texts
-    res = predict_texts(saved_classifier(_out(a)), texts, progress=False)
+    learn = load_exported(a.model) if a.model else saved_classifier(_out(a))
+    res = predict_texts(learn, texts, progress=False)
     for t, r in zip(texts, res.to_dict('records')):
-        print(json.dumps(dict(text=t, **r), default=float) if a.json else
-              f"{r['label']}\t{r['probability']:.3f}\t{t[:70]}")
+        print(_predicted(t, r, attributions(learn, t) if a.explain else None, a.json))
 
 def _generate(a):
     lm = saved_lm(_out(a))
@@ -511,6 +544,14 @@ def _generate(a):
                               seed=a.seed)))
 
 # %% ../nbs/07_cli.ipynb #3984a5de
+def _run(a):
+    if a.csv is None:
+        if a.lm_start:
+            raise ValueError("--lm-start is for --csv runs; an IMDb run takes a ready-made stage 2 with --stage2.")
+        return run_pipeline(_prof(a), a.out, a.data, a.full, a.curve)
+    if a.full: raise ValueError("--full (ablation, backward model) is for IMDb runs: leave it out with --csv.")
+    run_csv(a.csv, a.text_col, a.label_col, a.valid_col, a.unlabelled, _prof(a), a.out, a.curve, lm_start=a.lm_start)
+
 def _dist_train(a):
     from ulmfit_nb.distributed import dist_train  # importing it patches two fastai methods (lesson 08)
     print(json.dumps(dist_train(a.profile, a.out or run_dir(a.profile)/'dist', a.epochs)))
@@ -524,9 +565,11 @@ def _pretrain(a):
                         command='ulmfit ' + ' '.join(a.argv))
         print(json.dumps({k: v for k, v in card.items() if k != 'corpus'}))
 
-_COMMANDS = {'run': lambda a: run_pipeline(_prof(a), a.out, a.data, a.full, a.curve),
+_COMMANDS = {'run': _run,
             'export-lm': lambda a: print(export_lm(_out(a), a.dest)/'MODEL_CARD.md'),
-            'predict': _predict, 'generate': _generate, 'dist-train': _dist_train, 'pretrain': _pretrain}
+            'predict': _predict, 'generate': _generate, 'dist-train': _dist_train, 'pretrain': _pretrain,
+             'export': lambda a: print(export_classifier(a.run, a.dest, backwards=a.backwards)/'README.md'),
+             'serve': lambda a: serve(a.dest, port=a.port, host=a.host)}
 
 # %% ../nbs/07_cli.ipynb #e75e267d
 def main(argv=None):
