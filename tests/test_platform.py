@@ -51,7 +51,8 @@ def test_course_extra():
     assert {'jupyterlab', 'ipykernel', 'accelerate', 'latex2mathml'} <= set(course), course
     assert {'ipywidgets', 'filelock'} <= set(core)
     assert not {'pytest', 'playwright', 'nbdev', 'execnb'} & (set(course) | set(core))
-    assert 'course' in dev['ulmfit-nb'].extras, dev
+    assert {'course', 'demo'} <= dev['ulmfit-nb'].extras, dev
+    assert 'gradio' in _reqs(extras['demo']) and 'gradio' not in set(course) | set(core)  # an optional extra
 
 
 def test_ulmfit_starts_without_future_warning():
