@@ -234,3 +234,22 @@ def test_review_widget(stage2):  # 04 3134d961, ca1429c3
     fc.test_eq(shown, dict(prompt=TEXT, temperature=0.8, n_words=30, seed=0, top_k=0, top_p=1.0))
     fc.test_eq(w.result, first)
     plt.close('all')
+
+
+def test_moved_edge_cases(tmp_path):
+    "Edge cases that once sat in lessons 00, 03, 05 and 09: each raises its one line, or falls back as documented."
+    import random
+    from ulmfit_nb.data import _count, _pick, _copy_review
+    from ulmfit_nb.finetune import run_config, _stage2_source
+    from ulmfit_nb.runs import resolve_run
+    from ulmfit_nb.classifier import clas_recipe
+    from ulmfit_nb.yourdata import _stage1
+    fc.test_fail(lambda: _count(list('abc'), 4), contains='only 3 are there')                  # 00: asking for more than there is
+    f = tmp_path/'r.txt'; f.write_text('One  fine\nfilm, truly.'); _copy_review(f, tmp_path/'cut.txt', 2)
+    fc.test_eq((tmp_path/'cut.txt').read_text(), 'One fine')                                    # 00: max_words cuts whole words
+    fc.test_eq(run_config(tmp_path), {})                                                         # 03: a folder with no run yet
+    fc.test_eq(run_arch(tmp_path), stage1_weights(prefer=('shipped',)).arch)
+    fc.test_eq(_stage2_source(resolve_run('tiny', tmp_path/'run'), 'lm_fwd'), (None, None))
+    fc.test_fail(lambda: clas_recipe('tiny', 'slowly'), contains='Unknown stage-3 schedule')    # 05
+    tiny = get_profile('tiny')
+    fc.test_fail(lambda: _stage1('shipped', get_profile(tiny, stage2='shipped')), contains='exclude each other')  # 09

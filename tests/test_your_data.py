@@ -152,3 +152,12 @@ def test_cli_bad_tables_exit_2(good, tmp_path):
         fc.test_eq(len(lines), 1); assert says in lines[0] and lines[0].startswith('ulmfit run: error:'), (name, lines)
         assert not out.exists(), name
     fc.test_eq(entries() - before, set())
+
+
+def test_curve_sizes_one_row_a_label(tmp_path):
+    "A table with one training row per label still gets a label curve: one point, every row."
+    from ulmfit_nb.tables import csv_folder
+    from ulmfit_nb.yourdata import csv_curve_sizes
+    fruit = pd.DataFrame(dict(text=['tart', 'sweet', 'soft', 'crisp', 'juicy', 'ripe'], label=['apple', 'cherry', 'banana'] * 2,
+                              held=[False] * 3 + [True] * 3))
+    fc.test_eq(csv_curve_sizes(csv_folder(fruit, valid_col='held', dest=tmp_path/'fruit')), [3])

@@ -13,7 +13,7 @@ import ulmfit_nb  # before fastai: the package hides a torch deprecation warning
 from fastai.text.all import *
 from safetensors.torch import save_file, load_file
 from .weights import CheckpointError, load_weights
-from .runs import _atomic_write
+from .runs import _atomic_write, direction
 from .evaluate import check_texts, predict_texts
 
 # %% auto #0
@@ -85,7 +85,7 @@ def _json(f:Path) -> dict: return json.loads(f.read_text()) if f.exists() else {
 
 def card_facts(run:Path|None, backwards:bool=False) -> dict:
     "What run folder `run` recorded about its classifier: held-out accuracy, TF-IDF's on the same labels, sizes, data, recipe."
-    d = 'bwd' if backwards else 'fwd'
+    d = direction(backwards)
     if run is None or not (Path(run)/f'clas_{d}.done.json').exists(): return {}
     run = Path(run); rep, clas = _json(run/'report.json'), _json(run/f'clas_{d}.done.json')
     acc = rep.get('ensemble', {}).get('bwd') if backwards else rep.get('evaluation', {}).get('accuracy')
