@@ -18,7 +18,7 @@ from .runs import resolve_run, direction, run_dir, cached_stage, stage_result
 from .finetune import finetune_lm, lm_from_run, run_arch, run_config
 from .weights import save_lm_weights, storage_note
 from .classifier import train_classifier, clas_learner, load_classifier, clas_recipe
-from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files
+from .evaluate import tfidf_baseline, inference_speed, predict_texts, ablation, ensemble, test_files, confusion
 from .evaluate import encoder_probes, PROBED
 from .generate import generate, detokenize
 from .few_labels import label_curve, curve_summary, plot_label_curve, ulmfit_wins, CURVE_MODELS
@@ -371,9 +371,8 @@ def _evaluate(out:Path, path:Path) -> dict:
     texts, labels = [f.read_text(encoding='utf-8') for f in files], list(learn.dls.vocab[1])
     targs = torch.tensor([labels.index(f.parent.name) for f in files])
     pred = torch.tensor(predict_texts(learn, texts)[[f'p_{l}' for l in labels]].values.argmax(1))
-    confusion = [[int(((targs == i) & (pred == j)).sum()) for j in range(len(labels))] for i in range(len(labels))]
-    return dict(accuracy=float((pred == targs).float().mean()), confusion=confusion, labels=labels,
-                speed=inference_speed(learn, texts[:500], n_predict=20))
+    return dict(accuracy=float((pred == targs).float().mean()), confusion=confusion(targs, pred, len(labels)),
+                labels=labels, speed=inference_speed(learn, texts[:500], n_predict=20))
 
 # %% ../nbs/07_cli.ipynb #a406e9ed
 def _full_extras(path:Path, prof:Profile, out:Path) -> dict:

@@ -22,9 +22,10 @@ from .finetune import run_arch
 from .classifier import train_classifier, load_classifier, clas_learner
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'PROBED', 'test_files', 'test_preds', 'check_texts', 'predict_texts', 'inference_speed', 'read_texts',
-           'tfidf_corpus', 'tfidf_vectorizer', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy', 'tfidf_baseline',
-           'ablation', 'pooled_features', 'probe_accuracy', 'linear_probe', 'encoder_probes', 'ensemble']
+__all__ = ['ABLATIONS', 'PROBED', 'test_files', 'test_preds', 'confusion', 'check_texts', 'predict_texts', 'inference_speed',
+           'read_texts', 'tfidf_corpus', 'tfidf_vectorizer', 'tfidf_fit', 'tfidf_score', 'tfidf_accuracy',
+           'tfidf_baseline', 'ablation', 'pooled_features', 'probe_accuracy', 'linear_probe', 'encoder_probes',
+           'ensemble']
 
 # %% ../nbs/06_evaluation.ipynb #c9271993
 def test_files(path:Path) -> list:
@@ -35,6 +36,10 @@ def test_preds(learn, path:Path):
     "Class probabilities and targets of `learn` on the held-out reviews of `path`."
     dl = learn.dls.test_dl(test_files(path), with_labels=True)
     return learn.get_preds(dl=dl)
+
+def confusion(targs, preds, n:int) -> list:
+    "Counts of each (actual, predicted) pair of `n` labels: row `i` is label `i` as it truly was, column `j` as predicted."
+    return [[int(((targs == i) & (preds == j)).sum()) for j in range(n)] for i in range(n)]
 
 # %% ../nbs/06_evaluation.ipynb #7ba5a772
 def check_texts(texts) -> list:

