@@ -13,7 +13,7 @@ import ulmfit_nb  # before fastai: the package hides a torch deprecation warning
 from fastai.text.all import *
 from safetensors.torch import save_file, load_file
 from .weights import CheckpointError, load_weights
-from .runs import _atomic_write, direction
+from .runs import _atomic_write, direction, stage_result
 from .evaluate import check_texts, predict_texts
 
 # %% auto #0
@@ -86,8 +86,9 @@ def _json(f:Path) -> dict: return json.loads(f.read_text()) if f.exists() else {
 def card_facts(run:Path|None, backwards:bool=False) -> dict:
     "What run folder `run` recorded about its classifier: held-out accuracy, TF-IDF's on the same labels, sizes, data, recipe."
     d = direction(backwards)
-    if run is None or not (Path(run)/f'clas_{d}.done.json').exists(): return {}
-    run = Path(run); rep, clas = _json(run/'report.json'), _json(run/f'clas_{d}.done.json')
+    clas = stage_result(run, f'clas_{d}') if run is not None else None  # the finished stage 3 (appendix 10)
+    if not clas: return {}
+    run = Path(run); rep = _json(run/'report.json')
     acc = rep.get('ensemble', {}).get('bwd') if backwards else rep.get('evaluation', {}).get('accuracy')
     sizes = rep.get('sizes', {})
     return dict(accuracy=clas.get('accuracy') if acc is None else acc, tfidf=rep.get('tfidf', {}).get('accuracy'),
