@@ -19,9 +19,9 @@ from .evaluate import check_texts, predict_texts
 # %% auto #0
 __all__ = ['RULES', 'FILES', 'SPACE_APP', 'tokenizer_settings', 'settings_tokenizer', 'classifier_config', 'sha256',
            'export_weights', 'card_facts', 'model_card', 'write_space', 'export_classifier', 'check_export',
-           'exported_dls', 'load_exported', 'predict_exported', 'embed_forward', 'log_odds', 'integrated_gradients',
-           'Attributions', 'token_ids', 'attributions', 'readable', 'attribution_html', 'top_words', 'explain_line',
-           'demo_predict', 'MissingExtra', 'demo_app', 'serve']
+           'exported_dls', 'load_exported', 'predict_exported', 'embed_forward', 'log_odds', 'path_points',
+           'path_integral', 'integrated_gradients', 'Attributions', 'token_ids', 'attributions', 'readable',
+           'attribution_html', 'top_words', 'explain_line', 'demo_predict', 'MissingExtra', 'demo_app', 'serve']
 
 # %% ../nbs/09a_share.ipynb #a2356456
 RULES = {r.__name__: r for r in defaults.text_proc_rules}  # the only rules a config may name
@@ -245,20 +245,52 @@ def log_odds(logits:Tensor, target:int) -> Tensor:
     return logits[:, target] - others.logsumexp(1)
 
 # %% ../nbs/09a_share.ipynb #aa622f50
+def path_points(score, # inputs [rows, tokens, dim] -> a score per row
+                x:Tensor, # the input [1, tokens, dim]; the path starts at all zeros
+                alphas:Tensor, # where on the path: 0 the baseline, 1 `x`
+                bs:int=16, # points run through `score` at once
+               ) -> tuple:
+    "The score at points `alphas`·`x`, and each token's gradient·`x` there: ([points], [points, tokens])."
+    fs, gs = [], []
+    with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):   # cuDNN's LSTM has no backward in eval mode
+        for a in alphas.split(bs):
+            p = (a[:, None, None] * x).requires_grad_()
+            f = score(p)
+            fs.append(f.detach()); gs.append((torch.autograd.grad(f.sum(), p)[0] * x).sum(-1))
+    return torch.cat(fs), torch.cat(gs)
+
+# %% ../nbs/09a_share.ipynb #b1e0c7a2
+def path_integral(score, # inputs [rows, tokens, dim] -> a score per row
+                  x:Tensor, # the input [1, tokens, dim]; the path starts at all zeros
+                  n_steps:int=64, # even steps to start with
+                  bs:int=16, # points run at once, and steps halved a round
+                  tol:float=0.05, # the shares may miss score(x) - score(0) by tol * (1 + its size)
+                  max_steps:int|None=None, # stop halving here; None: 4 * n_steps
+                 ) -> tuple:
+    "Each token's integral of gradient·`x` on the straight path from zeros to `x`, and the score at both ends: (shares, score, base)."
+    a = torch.linspace(0, 1, n_steps + 1, dtype=x.dtype, device=x.device)
+    f, g = path_points(score, x, a, bs)
+    while True:
+        parts = (g[1:] + g[:-1]) / 2 * a.diff()[:, None]    # each step's shares, by the trapezoid rule
+        miss = parts.sum(1) - f.diff()                        # how far they miss the step's change of score
+        if miss.sum().abs() <= tol * (1 + (f[-1] - f[0]).abs()) or len(miss) >= (max_steps or 4*n_steps): break
+        worst = miss.abs().topk(min(bs, len(miss))).indices
+        new = (a[worst] + a[worst + 1]) / 2
+        f_new, g_new = path_points(score, x, new, bs)
+        a, order = torch.cat([a, new]).sort()
+        f, g = torch.cat([f, f_new])[order], torch.cat([g, g_new])[order]
+    return parts.sum(0), float(f[-1]), float(f[0])
+
+# %% ../nbs/09a_share.ipynb #e4b5f9d2
 def integrated_gradients(model, # an AWD-LSTM classifier, in eval mode
                          emb:Tensor, # one review's token embeddings [1, tokens, emb_sz]
                          target:int, # the class whose log-odds is explained
-                         n_steps:int=64, # points on the path from the baseline
+                         n_steps:int=64, # even steps to start with (see `path_integral`)
                          bs:int=16, # points run through the model at once
+                         tol:float=0.05, # how far the shares may miss the score change, relative to 1 + its size
                         ) -> tuple:
     "Integrated gradients of `log_odds(target)` for embeddings `emb` [1, tokens, emb_sz] from all-zero ones: (per-token shares, score, baseline score)."
-    alphas, grads = (torch.arange(n_steps, dtype=emb.dtype, device=emb.device) + 0.5) / n_steps, torch.zeros_like(emb[0])
-    with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):   # cuDNN's LSTM has no backward in eval mode
-        for a in alphas.split(bs):
-            path = (a[:, None, None] * emb).requires_grad_()                    # points between the baseline and `emb`
-            grads += torch.autograd.grad(log_odds(embed_forward(model, path), target).sum(), path)[0].sum(0)
-    with torch.no_grad(): score, base = log_odds(embed_forward(model, torch.cat([emb, torch.zeros_like(emb)])), target).tolist()
-    return (emb[0] * grads / n_steps).sum(-1), score, base
+    return path_integral(lambda p: log_odds(embed_forward(model, p), target), emb, n_steps, bs, tol)
 
 # %% ../nbs/09a_share.ipynb #ddc84260
 class Attributions(list):
@@ -291,7 +323,8 @@ def _target(labels:list, target, probs:Tensor) -> int:
 def attributions(learn, # an AWD-LSTM classifier learner
                  text, # a string, or an item of the learner's datasets
                  target=None, # the label to explain (a name or an index); None: the predicted one
-                 n_steps:int=64, # points on the path from the baseline: more is slower and closer
+                 n_steps:int=64, # even steps on the path from the baseline, halved where they miss (`path_integral`)
+                 tol:float=0.05, # how far the shares may miss the score change, relative to 1 + its size
                  max_tokens:int=5000, # longer texts are refused
                 ) -> Attributions:
     "Integrated-gradient share of each token of `text` in the log-odds of `target` (a label or its index; default: the predicted label)."
@@ -300,7 +333,7 @@ def attributions(learn, # an AWD-LSTM classifier learner
     model, labels = learn.model.to(x.device).eval(), [str(l) for l in learn.dls.vocab[1]]
     with torch.no_grad(): emb = model[0].module.encoder_dp(x); probs = embed_forward(model, emb).float().softmax(-1)[0]
     t = _target(labels, target, probs)
-    shares, score, base = integrated_gradients(model, emb, t, n_steps)
+    shares, score, base = integrated_gradients(model, emb, t, n_steps, tol=tol)
     pairs = list(zip([learn.dls.vocab[0][i] for i in x[0].tolist()], shares.tolist()))
     if _backwards(learn.dls): pairs = pairs[::-1]          # a backward model read the text reversed
     return Attributions(pairs, labels[t], dict(zip(labels, probs.tolist())), score, base)
