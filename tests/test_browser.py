@@ -13,9 +13,10 @@ except under `CI=true`, where a missing browser or driver is a failure.
 Screenshots go to `$ULMFIT_ARTIFACTS`, else `.dev/browser/` in the repo (ignored by git). A notebook's "run all"
 may take `$ULMFIT_BROWSER_TIMEOUT` seconds (default 300; about 20-90 s each on 2 idle cores).
 """
-import json, os, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 import pytest
+from serving import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
@@ -33,11 +34,6 @@ if CHROMIUM is None or sync_playwright is None:
     if IN_CI: pytest.fail(f"CI=true but {why}: the browser suite must run in CI", pytrace=False)
     if CHROMIUM is None: pytest.skip(f"browser suite skipped: {why}", allow_module_level=True)
     pytest.fail(f"Chromium is installed but {why}", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
 def _link_or_copy(src, dst):
@@ -68,34 +64,20 @@ def lab():
         shutil.copytree(warm, home, symlinks=True, ignore=shutil.ignore_patterns('*.lock'), copy_function=_link_or_copy)
     else: home.mkdir()
     _settings(tmp/'settings')
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, 'ULMFIT_PROFILE': 'tiny', 'FASTAI_HOME': str(home), 'PATH': bindir + os.pathsep + os.environ['PATH'],
            'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'), 'MPLBACKEND': 'module://matplotlib_inline.backend_inline'}
     for k in ('IN_TEST', 'JPY_SESSION_NAME'): env.pop(k, None)
-    log = open(tmp/'jupyter.log', 'w')
-    proc = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
-                             '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', '--allow-root',
-                             f'--ServerApp.root_dir={tmp}', '--LabApp.expose_app_in_browser=True',
-                             f'--LabApp.user_settings_dir={tmp/"settings"}', f'--LabApp.workspaces_dir={tmp/"ws"}'],
-                            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f'http://127.0.0.1:{port}'
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+           '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', '--allow-root',
+           f'--ServerApp.root_dir={tmp}', '--LabApp.expose_app_in_browser=True',
+           f'--LabApp.user_settings_dir={tmp/"settings"}', f'--LabApp.workspaces_dir={tmp/"ws"}']
     try:
-        for _ in range(120):
-            if proc.poll() is not None: break
-            try:
-                urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=2); break
-            except OSError: time.sleep(0.5)
-        else: proc.poll()
-        if proc.returncode is not None or proc.poll() is not None:
-            pytest.fail(f"jupyter lab exited: {(tmp/'jupyter.log').read_text()[-3000:]}", pytrace=False)
-        yield base, token
-    finally:
-        proc.terminate()
-        try: proc.wait(20)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        with serving(cmd, f'{base}/api/status?token={token}', tmp/'jupyter.log', 'jupyter lab', wait=120, cwd=tmp, env=env):
+            yield base, token
+    finally: shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,7 @@ Browser and driver as in `tests/test_browser.py`: Debian's `chromium` and PyPI's
 
     pytest -q tests/test_demo_browser.py
 """
-import os, shutil, socket, subprocess, sys, time, urllib.request
+import os, shutil, sys, time
 from pathlib import Path
 import pytest
 
@@ -39,13 +39,9 @@ from ulmfit_nb.data import get_profile, imdb_sample
 from ulmfit_nb.runs import run_dir
 from ulmfit_nb.classifier import load_classifier
 from ulmfit_nb.share import export_classifier, predict_exported
+from serving import free_port, serving
 
 PROF = get_profile('tiny')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -58,24 +54,11 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope='module')
 def app(folder):
     "`python app.py` in the export folder, on a free loopback port: (URL, process)."
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, 'GRADIO_SERVER_NAME': '127.0.0.1', 'GRADIO_SERVER_PORT': str(port), 'GRADIO_ANALYTICS_ENABLED': 'False'}
-    log = open(folder.parent/'app.log', 'w')
-    proc = subprocess.Popen([sys.executable, 'app.py'], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}/'
-    try:
-        for _ in range(240):
-            if proc.poll() is not None: break
-            try: urllib.request.urlopen(url, timeout=2); break
-            except OSError: time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail(f"the demo app exited: {(folder.parent/'app.log').read_text()[-3000:]}", pytrace=False)
+    with serving([sys.executable, 'app.py'], url, folder.parent/'app.log', 'the demo app', wait=120, cwd=folder, env=env) as proc:
         yield url, proc
-    finally:
-        proc.terminate()
-        try: proc.wait(20)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope='module')
