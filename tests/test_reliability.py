@@ -10,6 +10,7 @@ import pytest, torch
 os.environ.setdefault('ULMFIT_PROFILE', 'tiny')
 from ulmfit_nb import data, pretrain, finetune, classifier, evaluate, generate, tokenization, cli, runs
 from ulmfit_nb.pretrain import CheckpointError
+from cli_here import ulmfit_here
 
 PKG = Path(data.__file__).parent
 ULMFIT = [sys.executable, '-c', 'from ulmfit_nb.cli import main; main()']
@@ -29,15 +30,6 @@ def ulmfit(*args, timeout=600, **kw):
     r = subprocess.run(ULMFIT + [str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kw)
     assert 'Traceback' not in r.stderr, r.stderr[-3000:]
     return r
-
-
-def ulmfit_here(capsys, *args):
-    "The command in this process, which imported fastai once already: each subprocess would pay ~6 s for it."
-    capsys.readouterr()
-    try: cli.main([str(a) for a in args]); code = 0
-    except SystemExit as e: code = e.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
 
 
 def snapshot(folder):
@@ -178,36 +170,35 @@ def test_generate_unknown_words(run):
 
 
 # ---------------------------------------------------------------- commands
-def test_cli_help(capsys):
+def test_cli_help():
     r = ulmfit('run', '--help'); assert r.returncode == 0 and 'usage: ulmfit run' in r.stdout  # as a command
     for sub in ('predict', 'generate', 'pretrain'):  # the others in this process: each command pays fastai's import
-        with pytest.raises(SystemExit) as e: cli.main([sub, '--help'])
-        assert e.value.code == 0 and f'usage: ulmfit {sub}' in capsys.readouterr().out
+        r = ulmfit_here(sub, '--help'); assert r.returncode == 0 and f'usage: ulmfit {sub}' in r.stdout
 
 
 @pytest.mark.parametrize('args,msg', [(['predict', '  '], 'empty'), (['generate', ''], 'mpty'),
                                       (['generate', 'Hi', '--temperature', '-2'], 'emperature'),
                                       (['generate', 'Hi', '--words', '0'], 'n_words')])
-def test_cli_bad_input(run, args, msg, capsys):
+def test_cli_bad_input(run, args, msg):
     before = snapshot(run)
-    r = ulmfit_here(capsys, *args, '--out', run)
+    r = ulmfit_here(*args, '--out', run)
     assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert snapshot(run) == before
 
 
-def test_cli_broken_run_folder(run, tmp_path, capsys):
+def test_cli_broken_run_folder(run, tmp_path):
     bad = tmp_path / 'bad'; shutil.copytree(run, bad)
     f = bad / 'models' / 'clas_fwd.pth'; f.write_bytes(f.read_bytes()[:3000])
-    r = ulmfit_here(capsys, 'predict', 'good film', '--out', bad); assert r.returncode == 2 and 'corrupt or truncated' in r.stderr
+    r = ulmfit_here('predict', 'good film', '--out', bad); assert r.returncode == 2 and 'corrupt or truncated' in r.stderr
     shutil.copy(run / 'models' / 'clas_fwd.pth', f)
     v = json.loads((bad / 'vocab_fwd.json').read_text()); (bad / 'vocab_fwd.json').write_text(json.dumps(v + ['extra'] * 8))
-    r = ulmfit_here(capsys, 'predict', 'good film', '--out', bad); assert r.returncode == 2 and 'another run' in r.stderr
+    r = ulmfit_here('predict', 'good film', '--out', bad); assert r.returncode == 2 and 'another run' in r.stderr
     (bad / 'vocab_fwd.json').unlink()
-    r = ulmfit_here(capsys, 'generate', 'good film', '--out', bad); assert r.returncode == 2 and 'ulmfit run' in r.stderr
-    r = ulmfit_here(capsys, 'predict', 'good film', '--out', tmp_path / 'empty'); assert r.returncode == 2
+    r = ulmfit_here('generate', 'good film', '--out', bad); assert r.returncode == 2 and 'ulmfit run' in r.stderr
+    r = ulmfit_here('predict', 'good film', '--out', tmp_path / 'empty'); assert r.returncode == 2
 
 
-def test_run_folder_at_its_own_size(run, tmp_path, capsys):
+def test_run_folder_at_its_own_size(run, tmp_path):
     "A run made with other stage-1 weights (e.g. wt103, 400/1152/3) is rebuilt at its recorded size, not the shipped one."
     from fastai.text.all import text_classifier_learner, AWD_LSTM
     other = tmp_path / 'other'; shutil.copytree(run, other)
@@ -216,9 +207,9 @@ def test_run_folder_at_its_own_size(run, tmp_path, capsys):
     learn = cli.saved_classifier(run)
     small = text_classifier_learner(learn.dls, AWD_LSTM, config=classifier.clas_config(arch), pretrained=False)
     torch.save(small.model.state_dict(), other / 'models' / 'clas_fwd.pth')
-    r = ulmfit_here(capsys, 'predict', 'good film', '--out', other); assert r.returncode == 2 and 'another run' in r.stderr
+    r = ulmfit_here('predict', 'good film', '--out', other); assert r.returncode == 2 and 'another run' in r.stderr
     (other / 'config_fwd.json').write_text(json.dumps(dict(arch=arch)))
-    r = ulmfit_here(capsys, 'predict', 'good film', '--out', other); assert r.returncode == 0, r.stderr
+    r = ulmfit_here('predict', 'good film', '--out', other); assert r.returncode == 0, r.stderr
     assert sum(p.numel() for p in cli.saved_classifier(other).model.parameters()) < \
         sum(p.numel() for p in learn.model.parameters()) / 10
 

@@ -26,6 +26,7 @@ from ulmfit_nb.weights import CheckpointError, Stage1, SHIPPED_STAGE2
 from ulmfit_nb.evaluate import predict_texts, test_files as held_out_files  # aliased: pytest would collect test_*
 from ulmfit_nb.cli import saved_classifier
 from ulmfit_nb import share
+from cli_here import ulmfit_here
 from ulmfit_nb.share import (export_classifier, load_exported, predict_exported, check_export, attributions, readable,
                              attribution_html, explain_line, demo_predict, serve, MissingExtra)
 
@@ -254,33 +255,22 @@ def test_gradio_missing(monkeypatch):
 
 
 # ---------------------------------------------------------------- the command line
-def cli(*args):
-    "Run `ulmfit ARGS` in-process: (exit status, stdout, stderr)."
-    import contextlib, io
-    from ulmfit_nb.cli import main
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main(list(map(str, args)))
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_cli_export_predict_explain(run, texts, tmp_path):
     "`ulmfit export RUN DEST`, then `ulmfit predict --model DEST [--explain] [--json]`: the folder's own predictions."
     dest = tmp_path/'clas'
-    code, o, e = cli('export', run, dest)
-    fc.test_eq((code, o.strip()), (0, str(dest/'README.md')))
-    code, o, e = cli('predict', '--model', dest, '--json', texts[0], texts[1])
-    fc.test_eq(code, 0)
-    rows, want = [json.loads(l) for l in o.splitlines()], predict_exported(dest, texts[:2])
+    r = ulmfit_here('export', run, dest)
+    fc.test_eq((r.returncode, r.stdout.strip()), (0, str(dest/'README.md')))
+    r = ulmfit_here('predict', '--model', dest, '--json', texts[0], texts[1])
+    fc.test_eq(r.returncode, 0)
+    rows, want = [json.loads(l) for l in r.stdout.splitlines()], predict_exported(dest, texts[:2])
     fc.test_eq([r['label'] for r in rows], list(want.label))
     fc.test_close(np.array([r['probability'] for r in rows]), want.probability.values, eps=1e-5)
-    code, o, e = cli('predict', '--model', dest, '--explain', 'A wonderful, moving film.')
-    fc.test_eq(code, 0)
-    label_line, why = o.rstrip('\n').split('\n')
-    assert why.startswith('\t' + label_line.split('\t')[0] + ' ') and '; for: ' in why and '; against: ' in why, o
-    code, o, e = cli('predict', '--model', dest, '--explain', '--json', 'A wonderful, moving film.')
-    fc.test_eq(set(json.loads(o)['explain']), {'for', 'against'})
+    r = ulmfit_here('predict', '--model', dest, '--explain', 'A wonderful, moving film.')
+    fc.test_eq(r.returncode, 0)
+    label_line, why = r.stdout.rstrip('\n').split('\n')
+    assert why.startswith('\t' + label_line.split('\t')[0] + ' ') and '; for: ' in why and '; against: ' in why, r.stdout
+    r = ulmfit_here('predict', '--model', dest, '--explain', '--json', 'A wonderful, moving film.')
+    fc.test_eq(set(json.loads(r.stdout)['explain']), {'for', 'against'})
 
 
 def test_cli_errors_one_line(exported, tmp_path):
@@ -292,6 +282,6 @@ def test_cli_errors_one_line(exported, tmp_path):
         cases = [(('predict', '--model', d, 'fine'), 'SHA-256'), (('predict', '--model', exported, ' '), 'empty'),
                  (('serve', exported, '--port', port), 'is taken'), (('export', tmp_path/'no_run', tmp_path/'x'), 'ulmfit run')]
         for args, says in cases:
-            code, o, e = cli(*args)
-            fc.test_eq(code, 2)
-            assert e.count('\n') == 1 and says in e and e.startswith(f'ulmfit {args[0]}: error:'), (args, e)
+            r = ulmfit_here(*args)
+            fc.test_eq(r.returncode, 2)
+            assert r.stderr.count('\n') == 1 and says in r.stderr and r.stderr.startswith(f'ulmfit {args[0]}: error:'), (args, r.stderr)

@@ -17,6 +17,7 @@ from ulmfit_nb.classifier import load_classifier
 from ulmfit_nb.evaluate import predict_texts, read_texts
 from ulmfit_nb import evaluate  # its test_files, imported bare, would be collected as a test
 from ulmfit_nb.yourdata import run_csv
+from cli_here import ulmfit_here
 from ulmfit_nb.tables import csv_folder, csv_record, folder_labels, lm_view, read_unlabelled, check_size
 
 PROF = get_profile('tiny')
@@ -136,8 +137,6 @@ def test_check_size_needs_text():
 
 def test_cli_bad_tables_exit_2(good, tmp_path):
     "`ulmfit run --csv` on each broken table: exit status 2, one line on stderr, no folder; `--full` is refused too."
-    import contextlib, io
-    from ulmfit_nb.cli import main
     flags = dict(text_col='--text-col', valid_col='--valid-col', unlabelled='--unlabelled')
     cases = bad_tables(tmp_path, good) + [('--full with --csv', good, dict(full=True), '--full')]
     before = entries()
@@ -145,10 +144,9 @@ def test_cli_bad_tables_exit_2(good, tmp_path):
         out = tmp_path/f'cli_{name.replace(" ", "_")}'
         args = ['run', '--csv', str(f), '--profile', 'tiny', '--out', str(out)]
         for k, v in kw.items(): args += ['--full'] if k == 'full' else [flags[k], str(v)]
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e: main(args)
-        fc.test_eq(e.value.code, 2)
-        lines = err.getvalue().strip().splitlines()
+        r = ulmfit_here(*args)
+        fc.test_eq(r.returncode, 2)
+        lines = r.stderr.strip().splitlines()
         fc.test_eq(len(lines), 1); assert says in lines[0] and lines[0].startswith('ulmfit run: error:'), (name, lines)
         assert not out.exists(), name
     fc.test_eq(entries() - before, set())
